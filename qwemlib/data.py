@@ -1,0 +1,290 @@
+"""Registry of the named data files the book and library read.
+
+Every file is known by a short name, a path relative to a data directory, and
+its sha256. :func:`path` looks for it, in order, in
+
+1. ``$QWEM_DATA_DIR``,
+2. ``../shared/data`` beside the project checkout (and beside the current
+   working directory),
+3. the download cache (``$QWEM_CACHE_DIR/data``, default ``~/.cache/qwem/data``),
+
+verifies the checksum, and, if the file is nowhere and has a canonical online
+home, downloads it into the cache (skipped when ``QWEM_OFFLINE=1``). A missing
+or corrupt file raises an error that names the file, every place looked, and
+how to get it.
+
+Corpora are named too: ``wikipedia/20150523.en-ci`` and
+``wikipedia/20150523.en-sample`` are local parquet shards in the Hugging Face
+``wikimedia/wikipedia`` schema; ``wikimedia/wikipedia:20231101.en`` is the
+paper's corpus (Appendix A.1), streamed from the Hugging Face Hub by
+:mod:`qwemlib.corpus`.
+
+Used by: :mod:`qwemlib.corpus`, :mod:`qwemlib.evaluate`, every chapter.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+import urllib.request
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = [
+    "DataFile",
+    "RemoteCorpus",
+    "REGISTRY",
+    "CORPORA",
+    "MissingDataError",
+    "CorruptDataError",
+    "search_dirs",
+    "cache_dir",
+    "path",
+    "corpus_files",
+    "is_remote_corpus",
+    "sha256_of",
+]
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class MissingDataError(FileNotFoundError):
+    """A registered file was found in none of the search directories."""
+
+
+class CorruptDataError(ValueError):
+    """A registered file was found but its sha256 does not match the registry."""
+
+
+@dataclass(frozen=True)
+class DataFile:
+    """One registered file.
+
+    Attributes:
+        name: registry name, e.g. ``"google-analogies"``.
+        relpath: path relative to a data directory.
+        sha256: expected checksum of the file's bytes.
+        url: canonical download location, or ``None`` if it has none.
+        member: for a zip download, the member to extract.
+        how_to_get: a sentence for the error message when it cannot be found.
+    """
+
+    name: str
+    relpath: str
+    sha256: str
+    url: str | None = None
+    member: str | None = None
+    how_to_get: str = ""
+
+
+@dataclass(frozen=True)
+class RemoteCorpus:
+    """A corpus streamed with ``datasets.load_dataset`` (the paper's Wikipedia)."""
+
+    name: str
+    dataset: str
+    config: str
+    split: str = "train"
+
+
+_CI = "wikipedia/20150523.en-ci"
+_SAMPLE = "wikipedia/20150523.en-sample"
+_SHARD_SHA = {
+    f"{_CI}/train-00000-of-00001.parquet": "d748b5b6d84ee525088d5d01c6cba3bd7f99e6e3efa3484e28319dbed01babba",
+    f"{_SAMPLE}/train-00000-of-00006.parquet": "ffa3d4f5a2f0a4631f6d010338cad9f3a4fbc181c9e5b9a5b6738bb3d8d61b7b",
+    f"{_SAMPLE}/train-00001-of-00006.parquet": "8d1fd8c6e1c1e36444b65a194e42372b23d4bfcb054df4efa870a867a9817871",
+    f"{_SAMPLE}/train-00002-of-00006.parquet": "4cc02613b7c85fd7192ae4f9d7b8c2c3afebc9050edb794b9db8d4aea18bc8d6",
+    f"{_SAMPLE}/train-00003-of-00006.parquet": "3fd71e9e4646f20098e8a7ada8bda1bb9e7fcc903fe4b59b5c3a98ac6ab98e46",
+    f"{_SAMPLE}/train-00004-of-00006.parquet": "fd8803081f15084e5b90b905ef063bb67f63bfc5edd70bff899c533f2ec0fe65",
+    f"{_SAMPLE}/train-00005-of-00006.parquet": "9e0a6d10be68f5f5652e0647b47fd0fd0334197611032721f15dcefd70c81d4b",
+}
+_SAMPLE_HOW = (
+    "This 2015 Wikipedia sample is distributed with the project's shared data folder, "
+    "not online: put that folder beside the checkout as ../shared/data or point "
+    "QWEM_DATA_DIR at it; online users can use the paper's corpus instead "
+    "(corpus 'wikimedia/wikipedia:20231101.en', preset 'full')."
+)
+
+REGISTRY: dict[str, DataFile] = {}
+for _rel, _sha in _SHARD_SHA.items():
+    REGISTRY[_rel] = DataFile(name=_rel, relpath=_rel, sha256=_sha, how_to_get=_SAMPLE_HOW)
+
+REGISTRY.update(
+    {
+        "google-analogies": DataFile(
+            name="google-analogies",
+            relpath="eval/google-analogies/questions-words.txt",
+            sha256="8c29b3332afc46f3fb8be04cb5297bf96f39aa7131272dff57869b4485b22a36",
+            url="https://raw.githubusercontent.com/tmikolov/word2vec/master/questions-words.txt",
+            how_to_get="Mikolov et al. (2013); also shipped in gensim's test data "
+            "(gensim.test.utils.datapath('questions-words.txt')).",
+        ),
+        "men": DataFile(
+            name="men",
+            relpath="eval/men/MEN_dataset_natural_form_full",
+            sha256="4596e169dd237228ca7701dde33585ca93263506ce7fca9de0f951aaab1aae36",
+            url="https://staff.fnwi.uva.nl/e.bruni/resources/MEN/MEN.tar.gz",
+            how_to_get="Bruni, Tran and Baroni (2014), http://clic.cimec.unitn.it/~elia.bruni/MEN "
+            "(file MEN_dataset_natural_form_full).",
+        ),
+        "wordsim353": DataFile(
+            name="wordsim353",
+            relpath="eval/wordsim353/combined.csv",
+            sha256="49ff6433ae68abe716fb66433fd870483e289a7a8c74531f59eca847d103fff3",
+            url="https://www.cs.technion.ac.il/~gabr/resources/data/wordsim353/wordsim353.zip",
+            member="combined.csv",
+            how_to_get="Finkelstein et al. (2001), wordsim353.zip (file combined.csv).",
+        ),
+        "simlex999": DataFile(
+            name="simlex999",
+            relpath="eval/simlex999/SimLex-999.txt",
+            sha256="ca00ff8515a36cde32d13c2b83def23f5a167b67db93ebfcfb7dae039ba22c0b",
+            url="https://fh295.github.io/SimLex-999.zip",
+            member="SimLex-999/SimLex-999.txt",
+            how_to_get="Hill, Reichart and Korhonen (2015), SimLex-999.zip.",
+        ),
+    }
+)
+
+#: corpus name -> tuple of registry names (local shards) or a RemoteCorpus.
+CORPORA: dict[str, tuple[str, ...] | RemoteCorpus] = {
+    _CI: tuple(k for k in _SHARD_SHA if k.startswith(_CI + "/")),
+    _SAMPLE: tuple(sorted(k for k in _SHARD_SHA if k.startswith(_SAMPLE + "/"))),
+    "wikimedia/wikipedia:20231101.en": RemoteCorpus(
+        name="wikimedia/wikipedia:20231101.en", dataset="wikimedia/wikipedia", config="20231101.en"
+    ),
+}
+
+
+def cache_dir() -> Path:
+    """Root of qwemlib's caches: ``$QWEM_CACHE_DIR`` or ``~/.cache/qwem``."""
+    root = os.environ.get("QWEM_CACHE_DIR")
+    return Path(root).expanduser() if root else Path.home() / ".cache" / "qwem"
+
+
+def search_dirs() -> list[Path]:
+    """Directories searched for registered files, in order (see module docstring)."""
+    dirs: list[Path] = []
+    env = os.environ.get("QWEM_DATA_DIR")
+    if env:
+        dirs.append(Path(env).expanduser())
+    for base in (PROJECT_ROOT, Path.cwd()):
+        cand = (base.parent / "shared" / "data").resolve()
+        if cand not in dirs:
+            dirs.append(cand)
+    dirs.append(cache_dir() / "data")
+    return dirs
+
+
+_VERIFIED: dict[tuple[str, int, int], str] = {}
+
+
+def sha256_of(file: Path, chunk: int = 1 << 22) -> str:
+    """Hex sha256 of a file's bytes (memoised per path, size and mtime)."""
+    st = file.stat()
+    key = (str(file), st.st_size, st.st_mtime_ns)
+    if key not in _VERIFIED:
+        h = hashlib.sha256()
+        with open(file, "rb") as fh:
+            while block := fh.read(chunk):
+                h.update(block)
+        _VERIFIED[key] = h.hexdigest()
+    return _VERIFIED[key]
+
+
+def _download(entry: DataFile, dest: Path) -> None:
+    """Download ``entry.url`` (extracting ``entry.member`` from a zip) to ``dest`` atomically."""
+    from tqdm.auto import tqdm
+
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=dest.parent) as tmp:
+        raw = Path(tmp) / "download"
+        with urllib.request.urlopen(entry.url, timeout=60) as resp, open(raw, "wb") as out:
+            total = int(resp.headers.get("Content-Length") or 0) or None
+            with tqdm(total=total, unit="B", unit_scale=True, desc=f"downloading {entry.name}") as bar:
+                while block := resp.read(1 << 20):
+                    out.write(block)
+                    bar.update(len(block))
+        if entry.member is not None:
+            with zipfile.ZipFile(raw) as zf:
+                with zf.open(entry.member) as src, open(Path(tmp) / "member", "wb") as out:
+                    shutil.copyfileobj(src, out)
+            raw = Path(tmp) / "member"
+        os.replace(raw, dest)
+
+
+def path(name: str, *, verify: bool = True, download: bool | None = None) -> Path:
+    """Local path of the registered file ``name``, verified and downloaded if needed.
+
+    Args:
+        name: a key of :data:`REGISTRY` (e.g. ``"google-analogies"``).
+        verify: check the sha256 (memoised, so repeated calls are cheap).
+        download: allow a download when the file is found nowhere; default:
+            allowed unless ``QWEM_OFFLINE=1``.
+
+    Raises:
+        KeyError: ``name`` is not registered (the message lists the names).
+        MissingDataError: the file is nowhere and cannot be downloaded.
+        CorruptDataError: a found file's checksum does not match.
+
+    Example:
+        >>> path("google-analogies").name
+        'questions-words.txt'
+    """
+    if name not in REGISTRY:
+        raise KeyError(f"unknown data file {name!r}; registered names: {sorted(REGISTRY)}")
+    entry = REGISTRY[name]
+    looked = []
+    for d in search_dirs():
+        cand = d / entry.relpath
+        looked.append(str(cand))
+        if cand.is_file():
+            if verify:
+                got = sha256_of(cand)
+                if got != entry.sha256:
+                    raise CorruptDataError(
+                        f"data file {name!r} at {cand} is corrupt or a different version: "
+                        f"sha256 {got} != expected {entry.sha256}. Delete it and get a fresh "
+                        f"copy. {entry.how_to_get}"
+                    )
+            return cand
+    if download is None:
+        download = os.environ.get("QWEM_OFFLINE", "") not in ("1", "true", "yes")
+    if download and entry.url:
+        dest = cache_dir() / "data" / entry.relpath
+        try:
+            _download(entry, dest)
+        except Exception as exc:  # network errors, bad zip, ...
+            raise MissingDataError(
+                f"data file {name!r} was not found (looked in: {', '.join(looked)}) and "
+                f"downloading it from {entry.url} failed ({exc!r}). {entry.how_to_get} "
+                f"Put it under one of those directories or set QWEM_DATA_DIR."
+            ) from exc
+        return path(name, verify=verify, download=False)
+    raise MissingDataError(
+        f"data file {name!r} ({entry.relpath}) was not found; looked in: {', '.join(looked)}. "
+        f"{entry.how_to_get} Set QWEM_DATA_DIR to a folder that contains {entry.relpath}."
+    )
+
+
+def is_remote_corpus(name: str) -> bool:
+    """Whether ``name`` is a corpus streamed from the Hugging Face Hub."""
+    return isinstance(CORPORA.get(name), RemoteCorpus)
+
+
+def corpus_files(name: str, *, verify: bool = True) -> list[Path]:
+    """Local parquet shards of a registered corpus, in order.
+
+    Raises:
+        KeyError: unknown corpus (the message lists the known ones).
+        ValueError: ``name`` is a remote corpus (stream it with :mod:`qwemlib.corpus`).
+    """
+    if name not in CORPORA:
+        raise KeyError(f"unknown corpus {name!r}; known corpora: {sorted(CORPORA)}")
+    spec = CORPORA[name]
+    if isinstance(spec, RemoteCorpus):
+        raise ValueError(f"corpus {name!r} is streamed from the Hub, it has no local files")
+    return [path(n, verify=verify) for n in spec]

@@ -1,0 +1,419 @@
+"""Corpus statistics: co-occurrence counts, P_i, P_ij, and the targets M*, PMI, PPMI, G.
+
+Definitions (see docs/CONVENTIONS.md and the book's chapter 1):
+
+* A positive pair is a token at position ``p`` and one at ``p + o`` in the same
+  article, ``1 <= |o| <= L``. With word2vec's shrinking window (the paper's
+  code, ``weighting="word2vec"``) the pair is weighted by
+  ``w_|o| = (L + 1 - |o|) / ((L + 1) / 2)``; with ``weighting="uniform"`` by 1.
+  ``P_ij`` is the normalised weighted count: symmetric, sums to one.
+* ``P_i`` is the unigram frequency of the kept tokens.
+* ``M*`` (paper eq. 5) is ``(Psi+ P_ij - Psi- P_i P_j) / (0.5 (Psi+ P_ij + Psi- P_i P_j))``;
+  under Setting 1 (``Psi+ = Psi-``) the reweighting cancels and ``M*`` depends
+  on the statistics alone. It lies in ``[-2, 2]``; pairs that never co-occur
+  give exactly ``-2``.
+* ``G = Psi+ P_ij + Psi- P_i P_j`` (section 3.1); ``G = 1`` for the paper's QWEM
+  choice ``Psi = 1 / (P_ij + P_i P_j)``.
+
+Counting is exact integer arithmetic (weights ``L + 1 - |o|``, the common
+factor ``2 / (L + 1)`` applied once at the end), so counts of shards add up
+to the count of the whole corpus bit for bit: :func:`count_corpus` maps over
+pieces and sums, locally or on a Dask cluster (:func:`count_corpus_dask`).
+
+Used in: book/01_word2vec_pmi.md, book/02_qwem_matrix_factorization.md, book/08_appendix.md.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+try:  # numba makes counting ~50x faster than a Python loop; it is a declared dependency.
+    from numba import njit
+except ImportError:  # pragma: no cover - exercised only without numba
+    def njit(*args, **kwargs):
+        def wrap(f):
+            return f
+        return wrap if not (args and callable(args[0])) else args[0]
+
+__all__ = [
+    "Cooccurrence",
+    "CorpusStatistics",
+    "window_weights",
+    "count_cooccurrences",
+    "count_corpus",
+    "count_corpus_dask",
+    "unigram_distribution",
+    "skipgram_distribution",
+    "psi_setting1",
+    "psi_subsample",
+    "psi_negative_power",
+    "target_matrix",
+    "reweighting_G",
+    "pmi",
+    "ppmi",
+    "corpus_statistics",
+]
+
+WEIGHTINGS = ("word2vec", "uniform")
+
+
+def _integer_weights(window: int, weighting: str) -> tuple[np.ndarray, float]:
+    if window < 1:
+        raise ValueError(f"window must be >= 1 (tokens on each side), got {window}")
+    if weighting not in WEIGHTINGS:
+        raise ValueError(f"weighting must be one of {WEIGHTINGS}, got {weighting!r}")
+    j = np.arange(1, window + 1)
+    if weighting == "word2vec":
+        return (window + 1 - j).astype(np.int64), 2.0 / (window + 1)
+    return np.ones(window, dtype=np.int64), 1.0
+
+
+def window_weights(window: int = 16, weighting: str = "word2vec") -> np.ndarray:
+    """Weight ``w_j`` of a pair at distance ``j = 1..window`` (shape ``(window,)``).
+
+    word2vec draws the window size uniformly from 1..L at each centre word, so a
+    neighbour at distance j is used with probability (L + 1 - j) / L; the
+    paper's code writes this as ``(L + 1 - j) / ((L + 1) / 2)``, which keeps the
+    total weight per side equal to L (Appendix A.3, eq. 14).
+    """
+    w, scale = _integer_weights(window, weighting)
+    return w * scale
+
+
+@njit(cache=True, nogil=True)
+def _count_kernel(ids, offsets, wts, out):  # pragma: no cover - compiled
+    L = wts.shape[0]
+    for a in range(offsets.shape[0] - 1):
+        s = offsets[a]
+        e = offsets[a + 1]
+        for p in range(s, e):
+            i = ids[p]
+            lim = min(e, p + L + 1)
+            for q in range(p + 1, lim):
+                out[i, ids[q]] += wts[q - p - 1]
+
+
+@dataclass(frozen=True)
+class Cooccurrence:
+    """Weighted co-occurrence counts of one corpus (or a sum over shards).
+
+    Attributes:
+        counts: (V, V) int64, symmetric; ``counts[i, j]`` is the sum of the
+            integer window weights ``L + 1 - |o|`` (or 1) over ordered pairs.
+        unigram: (V,) int64 token counts.
+        n_tokens: number of tokens counted.
+        window: L, tokens on each side.
+        weighting: ``"word2vec"`` or ``"uniform"``.
+        scale: factor turning the integer weights into ``w_j`` (2 / (L + 1) or 1).
+    """
+
+    counts: np.ndarray
+    unigram: np.ndarray
+    n_tokens: int
+    window: int
+    weighting: str
+    scale: float
+
+    @property
+    def vocab_size(self) -> int:
+        return int(self.unigram.shape[0])
+
+    def weighted(self) -> np.ndarray:
+        """Counts in units of the window weights ``w_j`` (float64)."""
+        return self.counts * self.scale
+
+    def __add__(self, other: "Cooccurrence") -> "Cooccurrence":
+        if (self.vocab_size, self.window, self.weighting) != (
+            other.vocab_size, other.window, other.weighting
+        ):
+            raise ValueError(
+                "cannot add co-occurrence counts made with different V, window or weighting: "
+                f"{(self.vocab_size, self.window, self.weighting)} vs "
+                f"{(other.vocab_size, other.window, other.weighting)}"
+            )
+        return Cooccurrence(
+            self.counts + other.counts, self.unigram + other.unigram,
+            self.n_tokens + other.n_tokens, self.window, self.weighting, self.scale,
+        )
+
+
+def _check_ids(ids: np.ndarray, offsets: np.ndarray, vocab_size: int) -> tuple[np.ndarray, np.ndarray]:
+    ids = np.ascontiguousarray(ids)
+    offsets = np.ascontiguousarray(offsets, dtype=np.int64)
+    if ids.ndim != 1 or not np.issubdtype(ids.dtype, np.integer):
+        raise ValueError(f"ids must be a 1-d integer array, got shape {ids.shape} dtype {ids.dtype}")
+    if offsets.ndim != 1 or offsets.size < 1 or offsets[0] != 0 or offsets[-1] != ids.size:
+        raise ValueError(
+            f"article_offsets must start at 0 and end at len(ids)={ids.size}; "
+            f"got {offsets[:1]}..{offsets[-1:]}"
+        )
+    if np.any(np.diff(offsets) < 0):
+        raise ValueError("article_offsets must be non-decreasing")
+    if ids.size and (int(ids.min()) < 0 or int(ids.max()) >= vocab_size):
+        raise ValueError(
+            f"token ids must lie in [0, V={vocab_size}); found range "
+            f"[{int(ids.min())}, {int(ids.max())}]"
+        )
+    return ids, offsets
+
+
+def count_cooccurrences(
+    ids: np.ndarray,
+    article_offsets: np.ndarray,
+    vocab_size: int,
+    window: int = 16,
+    weighting: str = "word2vec",
+) -> Cooccurrence:
+    """Count positive pairs within ``window`` tokens on each side, inside articles.
+
+    Args:
+        ids: token ids, shape (N,), values in ``[0, vocab_size)``.
+        article_offsets: shape (A+1,); pairs never cross article boundaries.
+        vocab_size: V.
+        window: L, tokens on each side (paper: 16).
+        weighting: ``"word2vec"`` (shrinking window, the paper's code) or ``"uniform"``.
+
+    Returns:
+        A :class:`Cooccurrence` with symmetric integer counts.
+    """
+    ids, offsets = _check_ids(ids, article_offsets, vocab_size)
+    wts, scale = _integer_weights(window, weighting)
+    out = np.zeros((vocab_size, vocab_size), dtype=np.int64)
+    _count_kernel(ids, offsets, wts, out)
+    out += out.T.copy()
+    unigram = np.bincount(ids, minlength=vocab_size).astype(np.int64)
+    return Cooccurrence(out, unigram, int(ids.size), window, weighting, scale)
+
+
+def _pieces(corpus, n_parts: int):
+    return corpus.split(n_parts)
+
+
+def count_corpus(corpus, window: int = 16, weighting: str = "word2vec", n_workers: int | None = None) -> Cooccurrence:
+    """Count a :class:`~qwemlib.corpus.TokenizedCorpus` as a map over pieces plus a sum.
+
+    The pieces are cut at article boundaries and counted on ``n_workers``
+    threads (the kernel releases the GIL); the integer sums equal a single
+    :func:`count_cooccurrences` call exactly.
+    """
+    n_workers = n_workers or min(2, os.cpu_count() or 1)
+    V = len(corpus.vocab)
+    parts = _pieces(corpus, n_workers)
+    if len(parts) == 1:
+        return count_cooccurrences(parts[0][0], parts[0][1], V, window, weighting)
+    with ThreadPoolExecutor(n_workers) as ex:
+        results = list(ex.map(lambda p: count_cooccurrences(p[0], p[1], V, window, weighting), parts))
+    total = results[0]
+    for r in results[1:]:
+        total = total + r
+    return total
+
+
+def count_corpus_dask(corpus, client, window: int = 16, weighting: str = "word2vec", n_parts: int | None = None) -> Cooccurrence:
+    """The same map-and-sum as :func:`count_corpus`, on a ``dask.distributed`` cluster.
+
+    Each piece (ids, offsets) is scattered to a worker, counted there, and the
+    partial counts are summed with a tree reduction on the cluster.
+    """
+    n_parts = n_parts or max(1, len(client.scheduler_info()["workers"]))
+    V = len(corpus.vocab)
+    futures = [
+        client.submit(count_cooccurrences, ids, off, V, window, weighting, pure=False)
+        for ids, off in _pieces(corpus, n_parts)
+    ]
+    while len(futures) > 1:
+        nxt = [client.submit(_add, a, b, pure=False) for a, b in zip(futures[::2], futures[1::2])]
+        if len(futures) % 2:
+            nxt.append(futures[-1])
+        futures = nxt
+    return futures[0].result()
+
+
+def _add(a: Cooccurrence, b: Cooccurrence) -> Cooccurrence:
+    return a + b
+
+
+# --------------------------------------------------------------------------- distributions
+
+
+def unigram_distribution(co: Cooccurrence) -> np.ndarray:
+    """``P_i``: unigram frequencies of the counted tokens, shape (V,), sums to one."""
+    if co.n_tokens == 0:
+        raise ValueError("the co-occurrence counts are empty (no tokens were counted)")
+    return co.unigram / co.unigram.sum()
+
+
+def skipgram_distribution(co: Cooccurrence) -> np.ndarray:
+    """``P_ij``: the positive-pair (skip-gram) distribution, (V, V), symmetric, sums to one."""
+    total = co.counts.sum()
+    if total == 0:
+        raise ValueError(
+            "no positive pairs were counted (every article is a single token?); "
+            "use a larger corpus or a larger window"
+        )
+    return co.counts / float(total)
+
+
+def _check_P(P_ij: np.ndarray, P_i: np.ndarray) -> None:
+    V = P_i.shape[0]
+    if P_ij.shape != (V, V):
+        raise ValueError(f"P_ij must have shape (V, V) = ({V}, {V}); got {P_ij.shape}")
+    if np.any(P_i <= 0):
+        raise ValueError(
+            f"P_i has {int(np.sum(P_i <= 0))} non-positive entries; every vocabulary word must "
+            f"occur in the counted corpus (choose a smaller V)"
+        )
+
+
+def psi_setting1(P_ij: np.ndarray, P_i: np.ndarray) -> np.ndarray:
+    """The paper's QWEM reweighting ``Psi+ = Psi- = 1 / (P_ij + P_i P_j)`` (Setting 1, g = 1)."""
+    _check_P(P_ij, P_i)
+    return 1.0 / (P_ij + np.outer(P_i, P_i))
+
+
+def psi_subsample(P_i: np.ndarray, threshold: float = 1e-5) -> np.ndarray:
+    """word2vec's subsampling as a reweighting, ``Psi_ij = Pacc(i) Pacc(j)`` (eq. 15-16)."""
+    pacc = np.minimum(1.0, threshold / P_i + np.sqrt(threshold / P_i))
+    return np.outer(pacc, pacc)
+
+
+def psi_negative_power(P_i: np.ndarray, power: float = 0.75) -> np.ndarray:
+    """Negatives from ``P^power`` as a reweighting of ``Psi-`` (eq. 17): ``Psi-_ij ∝ P_j^(power-1)``.
+
+    Normalised as in eq. 17 (divided by the mean of ``P_j^(power-1)``). It depends
+    on ``j`` only, so it is not symmetric and falls outside Setting 1.
+    """
+    x = P_i ** (power - 1.0)
+    row = x / x.mean()
+    return np.broadcast_to(row, (P_i.shape[0], P_i.shape[0])).copy()
+
+
+def target_matrix(
+    P_ij: np.ndarray,
+    P_i: np.ndarray,
+    psi_plus: np.ndarray | None = None,
+    psi_minus: np.ndarray | None = None,
+) -> np.ndarray:
+    """The QWEM target ``M*`` (paper eq. 5).
+
+    ``M*_ij = (Psi+ P_ij - Psi- P_i P_j) / (0.5 (Psi+ P_ij + Psi- P_i P_j))``.
+    With ``psi_plus = psi_minus`` (any symmetric choice, Setting 1) the
+    reweighting cancels, which is the default.
+
+    Returns:
+        (V, V) float64 with entries in ``[-2, 2]``.
+    """
+    _check_P(P_ij, P_i)
+    pos = P_ij if psi_plus is None else psi_plus * P_ij
+    neg = np.outer(P_i, P_i)
+    if psi_minus is not None:
+        neg = psi_minus * neg
+    return (pos - neg) / (0.5 * (pos + neg))
+
+
+def reweighting_G(P_ij, P_i, psi_plus=None, psi_minus=None) -> np.ndarray:
+    """``G = Psi+ P_ij + Psi- P_i P_j`` (section 3.1). Defaults to Setting 1, where G = 1."""
+    if psi_plus is None and psi_minus is None:
+        psi_plus = psi_minus = psi_setting1(P_ij, P_i)
+    psi_plus = 1.0 if psi_plus is None else psi_plus
+    psi_minus = 1.0 if psi_minus is None else psi_minus
+    return psi_plus * P_ij + psi_minus * np.outer(P_i, P_i)
+
+
+def pmi(P_ij: np.ndarray, P_i: np.ndarray, unseen: str = "zero") -> np.ndarray:
+    """Pointwise mutual information ``log(P_ij / (P_i P_j))`` (eq. 2, 75).
+
+    Args:
+        unseen: value for pairs that never co-occur: ``"zero"`` (Levy and
+            Goldberg's PMI_0, which keeps the matrix finite for an SVD) or
+            ``"-inf"`` (the exact value).
+    """
+    _check_P(P_ij, P_i)
+    if unseen not in ("zero", "-inf"):
+        raise ValueError(f"unseen must be 'zero' or '-inf', got {unseen!r}")
+    with np.errstate(divide="ignore"):
+        out = np.log(P_ij) - np.log(np.outer(P_i, P_i))
+    if unseen == "zero":
+        out[P_ij == 0] = 0.0
+    return out
+
+
+def ppmi(P_ij: np.ndarray, P_i: np.ndarray) -> np.ndarray:
+    """Positive PMI, ``max(0, PMI)``; unseen pairs give 0."""
+    return np.maximum(pmi(P_ij, P_i, unseen="zero"), 0.0)
+
+
+# --------------------------------------------------------------------------- cached pipeline
+
+
+@dataclass(frozen=True)
+class CorpusStatistics:
+    """Everything the closed-form theory needs for one preset.
+
+    Attributes:
+        corpus: the :class:`~qwemlib.corpus.TokenizedCorpus`.
+        cooc: its :class:`Cooccurrence` counts.
+        P_i, P_ij: unigram and skip-gram distributions.
+        M: the target ``M*`` (eq. 5, Setting 1).
+        preset: the :class:`~qwemlib.config.Preset` that made it.
+    """
+
+    corpus: object
+    cooc: Cooccurrence
+    P_i: np.ndarray
+    P_ij: np.ndarray
+    M: np.ndarray
+    preset: object
+
+    @property
+    def words(self) -> tuple[str, ...]:
+        return self.corpus.vocab.words
+
+
+def _cooc_cache_path(corpus, preset, weighting: str) -> Path:
+    from . import corpus as corpus_mod
+    from . import data
+
+    key = corpus_mod._cache_key(preset.corpus, None, preset.min_article_tokens, preset.max_tokens)
+    return data.cache_dir() / "corpus" / key / f"cooc-V{len(corpus.vocab)}-L{preset.window}-{weighting}.npz"
+
+
+def corpus_statistics(preset=None, *, weighting: str = "word2vec", cache: bool = True) -> CorpusStatistics:
+    """Corpus -> counts -> P_i, P_ij, M* for a preset (default: ``QWEM_SCALE``), cached on disk.
+
+    Example:
+        >>> st = corpus_statistics(preset("ci"))  # doctest: +SKIP
+        >>> st.M.shape  # doctest: +SKIP
+        (2000, 2000)
+    """
+    from . import config
+    from .corpus import _atomic_savez, _try_load, load_corpus
+
+    preset = preset if preset is not None else config.preset()
+    if isinstance(preset, str):
+        preset = config.preset(preset)
+    corpus = load_corpus(
+        preset.corpus, preset.vocab, min_article_tokens=preset.min_article_tokens,
+        max_tokens=preset.max_tokens, cache=cache,
+    )
+    path = _cooc_cache_path(corpus, preset, weighting)
+    got = _try_load(path, ["counts", "unigram", "meta"]) if cache else None
+    if got is not None:
+        meta = json.loads(str(got["meta"]))
+        co = Cooccurrence(got["counts"], got["unigram"], meta["n_tokens"], meta["window"],
+                          meta["weighting"], meta["scale"])
+    else:
+        co = count_corpus(corpus, preset.window, weighting)
+        if cache:
+            _atomic_savez(path, counts=co.counts, unigram=co.unigram, meta=np.array(json.dumps(
+                {"n_tokens": co.n_tokens, "window": co.window, "weighting": co.weighting,
+                 "scale": co.scale})))
+    P_i = unigram_distribution(co)
+    P_ij = skipgram_distribution(co)
+    return CorpusStatistics(corpus, co, P_i, P_ij, target_matrix(P_ij, P_i), preset)

@@ -1,0 +1,129 @@
+"""Tests for qwemlib.corpus: tokenizer, vocabulary, OOV deletion, caching, bad input."""
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from qwemlib import corpus
+from qwemlib.corpus import CorpusError, load_corpus, tokenize
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("Hello, World!", ["hello", "world"]),
+        ("don't", ["don", "t"]),
+        ("Café naïve façade", ["caf", "na", "ve", "fa", "ade"]),
+        ("ÉCOLE", ["cole"]),
+        ("route 66 in 1926", ["route", "in"]),
+        ("", []),
+        ("   \n\t ", []),
+        ("12345 !!! ---", []),
+        ("well-known e.g. U.S.A.", ["well", "known", "e", "g", "u", "s", "a"]),
+        ("Straße ΑΘΗΝΑ 東京", ["stra", "e"]),
+        ("tab\tseparated\nlines", ["tab", "separated", "lines"]),
+    ],
+)
+def test_tokenizer_tricky_text(text, expected):
+    assert tokenize(text) == expected
+
+
+def test_tokenizer_matches_regex_definition():
+    import re
+
+    rng = np.random.default_rng(0)
+    alphabet = list("abcXYZ019 ,.'-éÉßü\n\t") + ["東", "Ω"]
+    for _ in range(200):
+        s = "".join(rng.choice(alphabet, size=rng.integers(0, 40)))
+        assert tokenize(s) == re.sub(r"[^a-z]+", " ", s.lower()).split()
+
+
+def _write_parquet(path, texts):
+    pq.write_table(pa.table({"id": [str(i) for i in range(len(texts))], "url": [""] * len(texts),
+                             "title": [""] * len(texts), "text": texts}), path)
+
+
+def test_small_corpus_vocab_oov_and_offsets(tmp_path):
+    texts = ["b a b c", "", "a a zz b", "c"]
+    f = tmp_path / "t.parquet"
+    _write_parquet(f, texts)
+    c = load_corpus(f, 3, cache=False, progress=False)
+    assert c.vocab.words == ("a", "b", "c")  # a: 3, b: 3 (tie -> alphabetical), c: 2
+    assert c.vocab.counts.tolist() == [3, 3, 2]
+    assert c.words() == ["b", "a", "b", "c", "a", "a", "b", "c"]  # 'zz' deleted
+    assert c.article_offsets.tolist() == [0, 4, 7, 8]  # the empty article is dropped
+    assert c.n_raw_tokens == 9
+
+
+def test_min_article_tokens_and_max_tokens(tmp_path):
+    f = tmp_path / "t.parquet"
+    _write_parquet(f, ["a b", "a b c d e", "c d e f g h", "a a a a a a"])
+    c = load_corpus(f, 3, min_article_tokens=5, cache=False, progress=False)
+    assert c.n_articles == 3 and c.n_raw_tokens == 17
+    c2 = load_corpus(f, 3, max_tokens=6, cache=False, progress=False)
+    assert c2.n_raw_tokens == 7  # stops after the article that reaches 6 tokens
+
+
+def test_text_file_source_and_split(tmp_path):
+    f = tmp_path / "c.txt"
+    f.write_text("one two three\n\nthree two\nthree\n", encoding="utf-8")
+    c = load_corpus(f, 3, cache=False, progress=False)
+    assert c.n_articles == 3
+    parts = c.split(2)
+    assert sum(p[0].size for p in parts) == c.n_tokens
+    assert all(p[1][0] == 0 and p[1][-1] == p[0].size for p in parts)
+
+
+def test_empty_corpus_is_a_clear_error(tmp_path):
+    f = tmp_path / "empty.txt"
+    f.write_text("123 456\n!!!\n", encoding="utf-8")
+    with pytest.raises(CorpusError, match="no tokens"):
+        load_corpus(f, 2, cache=False, progress=False)
+
+
+def test_non_utf8_corpus_names_file_and_line(tmp_path):
+    f = tmp_path / "latin1.txt"
+    f.write_bytes("caf\u00e9 ok\n".encode("utf-8") + "na\u00efve\n".encode("latin-1"))
+    with pytest.raises(CorpusError, match=r"latin1.txt is not valid UTF-8: line 2"):
+        load_corpus(f, 2, cache=False, progress=False)
+
+
+def test_vocab_larger_than_corpus_vocabulary(tmp_path):
+    f = tmp_path / "c.txt"
+    f.write_text("a b c a\n", encoding="utf-8")
+    with pytest.raises(CorpusError, match="larger than the corpus's 3 distinct words"):
+        load_corpus(f, 10, cache=False, progress=False)
+
+
+def test_missing_source():
+    with pytest.raises(CorpusError, match="neither a registered corpus"):
+        load_corpus("/no/such/file.parquet", 10, cache=False)
+
+
+def test_ci_corpus_and_cache_roundtrip(tmp_path, monkeypatch):
+    monkeypatch.setenv("QWEM_CACHE_DIR", str(tmp_path))
+    c = load_corpus("wikipedia/20150523.en-ci", 2000, progress=False)
+    assert c.n_articles == 229 and c.n_raw_tokens > 700_000
+    assert c.vocab.words[:3] == ("the", "of", "and")
+    assert c.ids.dtype == np.uint16 and c.ids.max() < 2000
+    c2 = load_corpus("wikipedia/20150523.en-ci", 2000, progress=False)  # from cache
+    assert np.array_equal(c.ids, c2.ids) and c.vocab.words == c2.vocab.words
+    # Damage the cache: a warning, then a rebuild with the same result.
+    files = list(tmp_path.rglob("ids-V2000.npz"))
+    assert len(files) == 1
+    files[0].write_bytes(b"not a zip file")
+    with pytest.warns(UserWarning, match="damaged"):
+        c3 = load_corpus("wikipedia/20150523.en-ci", 2000, progress=False)
+    assert np.array_equal(c.ids, c3.ids)
+
+
+def test_remote_corpus_without_network_is_a_clear_error(monkeypatch):
+    import datasets
+
+    def boom(*a, **k):
+        raise ConnectionError("Couldn't reach 'wikimedia/wikipedia' on the Hub")
+
+    monkeypatch.setattr(datasets, "load_dataset", boom)
+    with pytest.raises(CorpusError, match="local sample"):
+        next(corpus.iter_articles("wikimedia/wikipedia:20231101.en"))

@@ -1,0 +1,60 @@
+"""Tests for qwemlib.data: the registry finds, verifies and reports files."""
+
+import shutil
+
+import pytest
+
+from qwemlib import data
+
+
+def test_every_registered_file_is_found_and_verified():
+    for name in data.REGISTRY:
+        p = data.path(name)
+        assert p.is_file()
+        assert data.sha256_of(p) == data.REGISTRY[name].sha256
+
+
+def test_corpus_files_in_order():
+    files = data.corpus_files("wikipedia/20150523.en-sample")
+    assert [f.name for f in files] == [f"train-0000{i}-of-00006.parquet" for i in range(6)]
+    assert len(data.corpus_files("wikipedia/20150523.en-ci")) == 1
+
+
+def test_unknown_name_lists_registered_names():
+    with pytest.raises(KeyError, match="google-analogies"):
+        data.path("no-such-file")
+
+
+def test_remote_corpus_has_no_local_files():
+    assert data.is_remote_corpus("wikimedia/wikipedia:20231101.en")
+    with pytest.raises(ValueError, match="streamed"):
+        data.corpus_files("wikimedia/wikipedia:20231101.en")
+
+
+def test_missing_file_names_file_places_and_remedy(tmp_path, monkeypatch):
+    monkeypatch.setattr(data, "search_dirs", lambda: [tmp_path / "a", tmp_path / "b"])
+    with pytest.raises(data.MissingDataError) as exc:
+        data.path("simlex999", download=False)
+    msg = str(exc.value)
+    assert "simlex999" in msg and str(tmp_path / "a") in msg and "QWEM_DATA_DIR" in msg
+
+
+def test_corrupt_file_is_reported(tmp_path, monkeypatch):
+    src = data.path("men")
+    dst = tmp_path / data.REGISTRY["men"].relpath
+    dst.parent.mkdir(parents=True)
+    shutil.copy(src, dst)
+    with open(dst, "ab") as fh:
+        fh.write(b"tampered 1 1\n")
+    monkeypatch.setenv("QWEM_DATA_DIR", str(tmp_path))
+    with pytest.raises(data.CorruptDataError, match="sha256"):
+        data.path("men")
+
+
+def test_qwem_data_dir_is_searched_first(tmp_path, monkeypatch):
+    src = data.path("wordsim353")
+    dst = tmp_path / data.REGISTRY["wordsim353"].relpath
+    dst.parent.mkdir(parents=True)
+    shutil.copy(src, dst)
+    monkeypatch.setenv("QWEM_DATA_DIR", str(tmp_path))
+    assert data.path("wordsim353") == dst

@@ -1,0 +1,124 @@
+"""Tests for qwemlib.stats: counts vs brute force, distributions, M*, PMI, Dask = local."""
+
+import numpy as np
+import pytest
+
+from qwemlib import stats
+
+
+def brute_force_counts(ids, offsets, V, L, weighting):
+    C = np.zeros((V, V))
+    for a in range(len(offsets) - 1):
+        art = ids[offsets[a]:offsets[a + 1]]
+        for p in range(len(art)):
+            for q in range(len(art)):
+                o = abs(q - p)
+                if 1 <= o <= L:
+                    C[art[p], art[q]] += (L + 1 - o) / ((L + 1) / 2) if weighting == "word2vec" else 1.0
+    return C
+
+
+@pytest.mark.parametrize("weighting", ["word2vec", "uniform"])
+@pytest.mark.parametrize("L", [1, 3, 16])
+def test_counts_equal_brute_force(weighting, L):
+    rng = np.random.default_rng(L)
+    V = 7
+    ids = rng.integers(0, V, size=120).astype(np.uint16)
+    offsets = np.array([0, 5, 5, 40, 41, 90, 120])
+    co = stats.count_cooccurrences(ids, offsets, V, window=L, weighting=weighting)
+    assert np.allclose(co.weighted(), brute_force_counts(ids, offsets, V, L, weighting), rtol=0, atol=1e-9)
+    assert np.array_equal(co.counts, co.counts.T)
+    assert np.array_equal(co.unigram, np.bincount(ids, minlength=V))
+
+
+def test_window_weights_keep_total_weight_L():
+    w = stats.window_weights(16, "word2vec")
+    assert w[0] == pytest.approx(16 / 8.5) and w[-1] == pytest.approx(1 / 8.5)
+    assert w.sum() == pytest.approx(16)
+
+
+def test_distributions_sum_to_one_and_M_bounds(ci_stats):
+    st = ci_stats
+    assert st.P_i.sum() == pytest.approx(1, abs=1e-12)
+    assert st.P_ij.sum() == pytest.approx(1, abs=1e-12)
+    assert np.array_equal(st.P_ij, st.P_ij.T)
+    assert st.M.min() >= -2 and st.M.max() <= 2
+    never = st.P_ij == 0
+    assert never.any() and np.all(st.M[never] == -2.0)
+
+
+def test_M_equals_eq5_entry_by_entry(ci_stats):
+    st = ci_stats
+    rng = np.random.default_rng(1)
+    for i, j in rng.integers(0, st.M.shape[0], size=(200, 2)):
+        pij, pi, pj = st.P_ij[i, j], st.P_i[i], st.P_i[j]
+        assert st.M[i, j] == pytest.approx((pij - pi * pj) / (0.5 * (pij + pi * pj)), rel=1e-12)
+
+
+def test_symmetric_reweighting_cancels_in_M():
+    rng = np.random.default_rng(2)
+    V = 12
+    P = rng.random((V, V)); P = P + P.T; P /= P.sum()
+    Pi = rng.random(V) + 0.05; Pi /= Pi.sum()
+    base = stats.target_matrix(P, Pi)
+    for psi in (stats.psi_setting1(P, Pi), stats.psi_subsample(Pi, 1e-2)):
+        assert np.allclose(stats.target_matrix(P, Pi, psi, psi), base)
+    assert np.allclose(stats.reweighting_G(P, Pi), 1.0)
+    # The P^{3/4} negatives (eq. 17) change M* and break its symmetry.
+    neg = stats.psi_negative_power(Pi, 0.75)
+    M = stats.target_matrix(P, Pi, None, neg)
+    assert not np.allclose(M, M.T)
+
+
+def test_pmi_ppmi():
+    P = np.array([[0.2, 0.1, 0.0], [0.1, 0.3, 0.05], [0.0, 0.05, 0.2]])
+    Pi = np.array([0.3, 0.45, 0.25])
+    pm = stats.pmi(P, Pi)
+    assert pm[0, 1] == pytest.approx(np.log(0.1 / (0.3 * 0.45)))
+    assert pm[0, 2] == 0.0
+    assert stats.pmi(P, Pi, unseen="-inf")[0, 2] == -np.inf
+    assert np.all(stats.ppmi(P, Pi) >= 0)
+    # D.1: PMI = x + x^3/12 + ... with x = M*
+    x = stats.target_matrix(P, Pi)[P > 0]
+    assert np.allclose(pm[P > 0], x + x**3 / 12 + x**5 / 80, atol=np.max(np.abs(x)) ** 7)
+
+
+def test_threaded_and_dask_equal_local_exactly(ci_stats):
+    pytest.importorskip("distributed")
+    from distributed import Client, LocalCluster
+
+    corpus = ci_stats.corpus
+    V = len(corpus.vocab)
+    local = stats.count_cooccurrences(corpus.ids, corpus.article_offsets, V, 16)
+    threaded = stats.count_corpus(corpus, 16, n_workers=2)
+    assert np.array_equal(local.counts, threaded.counts)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cl, Client(cl) as client:
+        dist = stats.count_corpus_dask(corpus, client, 16, n_parts=2)
+    assert np.array_equal(local.counts, dist.counts)
+    assert np.array_equal(local.unigram, dist.unigram) and local.n_tokens == dist.n_tokens
+
+
+@pytest.mark.parametrize(
+    "ids, offsets, V, match",
+    [
+        (np.array([0, 1, 5]), np.array([0, 3]), 3, "must lie in"),
+        (np.array([0, 1, 2]), np.array([0, 2]), 3, "end at len"),
+        (np.array([[0, 1]]), np.array([0, 2]), 3, "1-d integer"),
+    ],
+)
+def test_bad_counting_input(ids, offsets, V, match):
+    with pytest.raises(ValueError, match=match):
+        stats.count_cooccurrences(ids, offsets, V)
+
+
+def test_bad_window_and_weighting():
+    with pytest.raises(ValueError, match="window"):
+        stats.window_weights(0)
+    with pytest.raises(ValueError, match="weighting"):
+        stats.window_weights(4, "gaussian")
+
+
+def test_word_absent_from_counts_is_an_error():
+    P = np.eye(3) / 3
+    with pytest.raises(ValueError, match="non-positive"):
+        stats.target_matrix(P, np.array([0.5, 0.5, 0.0]))
