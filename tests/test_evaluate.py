@@ -1,0 +1,495 @@
+"""Tests for qwemlib.evaluate, checked against gensim, scipy and brute force."""
+
+from __future__ import annotations
+
+import itertools
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import scipy.stats
+
+from qwemlib.evaluate import (
+    AnalogySection,
+    Embeddings,
+    analogy_pairs,
+    benchmark_table,
+    component_overlap,
+    evaluate_analogies,
+    evaluate_similarity,
+    format_table,
+    rankdata,
+    read_analogies,
+    read_similarity,
+    spearman,
+    top_words_per_component,
+)
+
+DATA = Path(os.environ.get("QWEM_DATA_DIR", "")) if os.environ.get("QWEM_DATA_DIR") else None
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+def _data_file(rel: str) -> Path:
+    for root in (DATA, SHARED):
+        if root is not None and (root / rel).is_file():
+            return root / rel
+    pytest.skip(f"data file {rel} not available")
+
+
+GOOGLE = "eval/google-analogies/questions-words.txt"
+MEN = "eval/men/MEN_dataset_natural_form_full"
+WS353 = "eval/wordsim353/combined.csv"
+SIMLEX = "eval/simlex999/SimLex-999.txt"
+
+
+# ---------------------------------------------------------------------------
+# fixtures
+
+
+@pytest.fixture(scope="module")
+def google_sections():
+    return read_analogies(_data_file(GOOGLE))
+
+
+@pytest.fixture(scope="module")
+def planted(google_sections):
+    """Embeddings over the analogy file's own words with planted section offsets.
+
+    Each section gets an offset o_s and every pair (a, b) of it gets v_b = v_a + o_s
+    + noise, assigned in file order (later sections partly overwrite earlier ones),
+    so 3CosAdd answers a fair fraction of the questions but far from all. 10 % of
+    the words are dropped (OOV), 300 distractors are added, and 40 capitalised
+    near-copies of words test gensim's case folding.
+    """
+    rng = np.random.default_rng(1234)
+    words = sorted({w for s in google_sections for q in s.questions for w in q})
+    d = 32
+    vec = {w: rng.standard_normal(d) for w in words}
+    for sec in google_sections:
+        offset = 1.5 * rng.standard_normal(d)
+        for a, b in analogy_pairs([sec])[sec.name]:
+            vec[b] = vec[a] + offset + 0.6 * rng.standard_normal(d)
+    keep = [w for w in words if rng.random() > 0.10]
+    rng.shuffle(keep)
+    distract = [f"zz{i}" for i in range(300)]
+    for w in distract:
+        vec[w] = 2.0 * rng.standard_normal(d)
+    variants = [w.capitalize() for w in rng.choice(keep, 40, replace=False)]
+    for w in variants:
+        vec[w] = vec[w.lower()] + 0.05 * rng.standard_normal(d)
+    vocab = keep + distract + variants
+    return Embeddings(vocab, np.stack([vec[w] for w in vocab]).astype(np.float64))
+
+
+def _write(tmp_path: Path, name: str, text: str) -> Path:
+    p = tmp_path / name
+    p.write_text(text, encoding="utf-8")
+    return p
+
+
+# ---------------------------------------------------------------------------
+# real files: parsing counts
+
+
+def test_real_files_parse_counts():
+    secs = read_analogies(_data_file(GOOGLE))
+    assert len(secs) == 14
+    assert sum(len(s.questions) for s in secs) == 19544
+    assert secs[0].name == "capital-common-countries"
+    assert secs[0].questions[0] == ("athens", "greece", "baghdad", "iraq")
+    men = read_similarity(_data_file(MEN))
+    assert len(men) == 3000 and men[0] == ("sun", "sunlight", 50.0)
+    ws = read_similarity(_data_file(WS353))
+    assert len(ws) == 353 and ws[0] == ("love", "sex", 6.77)
+    assert sum(1 for a, b, _ in ws if (a, b) == ("money", "cash")) == 2
+    sl = read_similarity(_data_file(SIMLEX))
+    assert len(sl) == 999 and sl[0] == ("old", "new", 1.58)
+
+
+def test_registry_names_resolve():
+    pytest.importorskip("qwemlib.data")
+    try:
+        secs = read_analogies("google-analogies")
+    except (FileNotFoundError, ValueError) as exc:  # registry cannot find/verify the data here
+        pytest.skip(f"registry cannot resolve the data: {exc}")
+    assert sum(len(s.questions) for s in secs) == 19544
+    assert len(read_similarity("men")) == 3000
+    assert len(read_similarity("wordsim353")) == 353
+    assert len(read_similarity("simlex999")) == 999
+
+
+# ---------------------------------------------------------------------------
+# Embeddings
+
+
+def test_embeddings_basics():
+    W = np.arange(12, dtype=float).reshape(4, 3)
+    emb = Embeddings(["a", "b", "c", "d"], W)
+    assert "b" in emb and "z" not in emb and len(emb) == 4
+    assert emb.index("c") == 2
+    np.testing.assert_array_equal(emb["d"], W[3])
+    np.testing.assert_array_equal(emb[["a", "c"]], W[[0, 2]])
+    with pytest.raises(KeyError, match="'z'"):
+        emb["z"]
+    n = emb.normalized()
+    np.testing.assert_allclose(np.linalg.norm(n.vectors, axis=1), 1.0)
+    with pytest.raises(ValueError, match="twice"):
+        Embeddings(["a", "a"], np.ones((2, 2)))
+    with pytest.raises(ValueError, match="3 words but 4 vectors"):
+        Embeddings(["a", "b", "c"], np.ones((4, 2)))
+    with pytest.raises(ValueError, match="not finite"):
+        Embeddings(["a", "b"], np.array([[1.0, 0.0], [np.nan, 1.0]]))
+
+
+def test_most_similar_matches_gensim():
+    rng = np.random.default_rng(0)
+    words = [f"w{i}" for i in range(200)]
+    emb = Embeddings(words, rng.standard_normal((200, 16)))
+    kv = emb.to_gensim()
+    for pos, neg in [(["w1"], []), (["w2", "w3"], ["w4"]), ([], ["w5"]), (["w6", "w7", "w8"], ["w9", "w10"])]:
+        ours = emb.most_similar(positive=pos, negative=neg, topn=7)
+        theirs = kv.most_similar(positive=pos, negative=neg, topn=7)
+        assert [w for w, _ in ours] == [w for w, _ in theirs]
+        np.testing.assert_allclose([s for _, s in ours], [s for _, s in theirs], atol=1e-6)
+    # restrict_vocab and a single string argument behave as in gensim
+    assert [w for w, _ in emb.most_similar("w150", topn=5, restrict_vocab=100)] == [
+        w for w, _ in kv.most_similar("w150", topn=5, restrict_vocab=100)
+    ]
+
+
+def test_gensim_round_trip():
+    rng = np.random.default_rng(1)
+    words = [f"w{i}" for i in range(50)]
+    emb = Embeddings(words, rng.standard_normal((50, 8)).astype(np.float32))
+    back = Embeddings.from_gensim(emb.to_gensim())
+    assert back.words == emb.words
+    np.testing.assert_array_equal(back.vectors, emb.vectors)
+    assert back.most_similar(["w3", "w4"], ["w5"]) == emb.most_similar(["w3", "w4"], ["w5"])
+
+
+def test_save_load_round_trip_and_corrupt(tmp_path):
+    rng = np.random.default_rng(2)
+    emb = Embeddings(["alpha", "beta", "γάμμα"], rng.standard_normal((3, 5)).astype(np.float32))
+    path = emb.save(tmp_path / "sub" / "emb.npz")
+    assert path == tmp_path / "sub" / "emb.npz"
+    assert sorted(p.name for p in path.parent.iterdir()) == ["emb.npz"]  # no temp files left
+    back = Embeddings.load(path)
+    assert back.words == emb.words
+    assert back.vectors.dtype == np.float32
+    np.testing.assert_array_equal(back.vectors, emb.vectors)
+
+    raw = path.read_bytes()
+    truncated = tmp_path / "truncated.npz"
+    truncated.write_bytes(raw[: len(raw) // 2])
+    with pytest.raises(ValueError, match="truncated.npz"):
+        Embeddings.load(truncated)
+    garbage = tmp_path / "garbage.npz"
+    garbage.write_bytes(b"not a zip file at all")
+    with pytest.raises(ValueError, match="garbage.npz"):
+        Embeddings.load(garbage)
+    other = tmp_path / "other.npz"
+    np.savez(other, x=np.ones(3))
+    with pytest.raises(ValueError, match="other.npz"):
+        Embeddings.load(other)
+    with pytest.raises(FileNotFoundError):
+        Embeddings.load(tmp_path / "missing.npz")
+
+
+# ---------------------------------------------------------------------------
+# analogies
+
+
+def _gensim_counts(kv, path, restrict_vocab=300000):
+    score, sections = kv.evaluate_word_analogies(str(path), restrict_vocab=restrict_vocab)
+    per = {s["section"]: (len(s["correct"]), len(s["correct"]) + len(s["incorrect"])) for s in sections}
+    return score, per
+
+
+def test_original_protocol_equals_gensim(planted):
+    path = _data_file(GOOGLE)
+    ours = evaluate_analogies(planted, path, protocol="original")
+    score, per = _gensim_counts(planted.to_gensim(), path)
+    assert 0.05 < ours.accuracy < 0.95
+    total = per.pop("Total accuracy")
+    assert (ours.correct, ours.covered) == total
+    assert ours.accuracy == pytest.approx(score, abs=1e-12)
+    assert {s.name: (s.correct, s.covered) for s in ours.sections} == per
+    assert ours.total == 19544 and ours.oov == ours.total - ours.covered > 0
+    assert sum(s.total for s in ours.sections) == 19544
+    # float32 scores (gensim's precision) give the same counts here
+    assert evaluate_analogies(planted, path, dtype=np.float32).sections == ours.sections
+
+
+def test_original_protocol_restrict_vocab_equals_gensim(planted, google_sections, tmp_path):
+    # a few sections only, to keep gensim's per-question loop short
+    keep = [s for s in google_sections if s.name in ("family", "gram2-opposite", "capital-common-countries")]
+    text = "".join(f": {s.name}\n" + "".join(" ".join(q) + "\n" for q in s.questions) for s in keep)
+    path = _write(tmp_path, "subset.txt", text)
+    ours = evaluate_analogies(planted, path, restrict_vocab=500)
+    score, per = _gensim_counts(planted.to_gensim(), path, restrict_vocab=500)
+    assert (ours.correct, ours.covered) == per.pop("Total accuracy")
+    assert {s.name: (s.correct, s.covered) for s in ours.sections} == per
+    assert ours.covered < evaluate_analogies(planted, path).covered
+
+
+def test_pairs_protocol_brute_force(tmp_path):
+    text = (
+        ": family\n"
+        "man woman king queen\n"
+        "man woman boy girl\n"
+        "king queen father mother\n"
+        "boy girl unknownword aunt\n"  # (boy, girl) still counts as a pair
+        ": tense\n"
+        "go went see saw\n"
+        "see saw take took\n"
+        "take took run ran\n"
+    )
+    path = _write(tmp_path, "tiny.txt", text)
+    rng = np.random.default_rng(3)
+    vocab = ["man", "woman", "king", "queen", "boy", "girl", "father", "mother", "go", "went",
+             "see", "saw", "take", "took", "run", "ran", "the", "of", "and", "in"]
+    W = rng.standard_normal((len(vocab), 6))
+    g = rng.standard_normal(6)
+    for a, b in [("man", "woman"), ("king", "queen"), ("boy", "girl"), ("father", "mother")]:
+        W[vocab.index(b)] = W[vocab.index(a)] + g + 0.3 * rng.standard_normal(6)
+    emb = Embeddings(vocab, W)
+    res = evaluate_analogies(emb, path, protocol="pairs")
+
+    kv = emb.to_gensim()
+    expect = {}
+    sections = read_analogies(path)
+    for sec in sections:
+        pairs = []
+        for a, b, c, d in sec.questions:
+            for p in ((a, b), (c, d)):
+                if p[0] in emb and p[1] in emb and p not in pairs:
+                    pairs.append(p)
+        correct = n = 0
+        for (a, b), (c, d) in itertools.permutations(pairs, 2):
+            n += 1
+            correct += kv.most_similar(positive=[b, c], negative=[a], topn=1)[0][0] == d
+        all_pairs = {p for q in sec.questions for p in (q[:2], q[2:])}
+        expect[sec.name] = (correct, n, len(all_pairs) * (len(all_pairs) - 1))
+    assert {s.name: (s.correct, s.covered, s.total) for s in res.sections} == expect
+    assert expect["family"][1] == 4 * 3 and expect["family"][2] == 5 * 4
+    assert res.correct == sum(v[0] for v in expect.values())
+    assert res.oov == res.total - res.covered == 20 - 12
+    assert 0 < res.accuracy < 1
+
+
+def test_pairs_protocol_on_real_file(planted, google_sections):
+    # an independent vectorised count on the real file: every ordered pair of pairs
+    res = evaluate_analogies(planted, google_sections, protocol="pairs")
+    pairs = analogy_pairs(google_sections, planted)
+    U = planted.unit_vectors
+    lower = np.array([w.lower() for w in planted.words])
+    first = {}
+    for i, w in enumerate(lower):
+        first.setdefault(w, i)
+    for name in ("family", "currency"):
+        n_ok = 0
+        for (a, b), (c, d) in itertools.permutations(pairs[name], 2):
+            s = U @ (U[first[b]] + U[first[c]] - U[first[a]])
+            s[np.isin(lower, [a, b, c])] = -np.inf  # every case variant of a, b, c
+            n_ok += int(lower[np.argmax(s)] == d)
+        assert res.section(name).correct == n_ok
+        assert res.section(name).covered == len(pairs[name]) * (len(pairs[name]) - 1)
+    assert res.covered > evaluate_analogies(planted, google_sections).covered
+
+
+def test_oov_skipped_and_counted(tmp_path):
+    path = _write(tmp_path, "a.txt", ": s\na b c d\na b c zzz\nA B C D\n: empty\nq r s t\n")
+    emb = Embeddings(list("abcdxyz"), np.random.default_rng(4).standard_normal((7, 4)))
+    res = evaluate_analogies(emb, path)
+    assert (res.covered, res.total, res.oov) == (2, 4, 2)
+    assert res.section("empty").covered == 0 and np.isnan(res.section("empty").accuracy)
+    with pytest.raises(KeyError):
+        res.section("nope")
+    with pytest.raises(ValueError, match="protocol"):
+        evaluate_analogies(emb, path, protocol="3cosmul")
+
+
+def test_malformed_analogy_lines(tmp_path):
+    bad = _write(tmp_path, "bad1.txt", ": s\na b c d\na b c\n")
+    with pytest.raises(ValueError, match=r"bad1\.txt, line 3"):
+        read_analogies(bad)
+    bad = _write(tmp_path, "bad2.txt", "\na b c d\n: s\n")
+    with pytest.raises(ValueError, match=r"bad2\.txt, line 2: a question before any section"):
+        read_analogies(bad)
+    bad = _write(tmp_path, "bad3.txt", ": s\na b c d e\n")
+    with pytest.raises(ValueError, match=r"bad3\.txt, line 2"):
+        read_analogies(bad)
+    with pytest.raises(FileNotFoundError):
+        read_analogies(tmp_path / "nope.txt")
+
+
+# ---------------------------------------------------------------------------
+# similarity
+
+
+def test_rank_and_spearman_equal_scipy():
+    rng = np.random.default_rng(5)
+    for n in (2, 7, 100, 1000):
+        x = rng.integers(0, 10, n).astype(float)  # many ties
+        y = rng.standard_normal(n) + 0.3 * x
+        np.testing.assert_allclose(rankdata(x), scipy.stats.rankdata(x))
+        assert spearman(x, y) == pytest.approx(scipy.stats.spearmanr(x, y).statistic, abs=1e-12)
+    assert np.isnan(spearman([1.0], [2.0]))
+    assert np.isnan(spearman([1.0, 1.0, 1.0], [1.0, 2.0, 3.0]))
+
+
+def _similarity_emb(pairs, seed, drop=0.2):
+    """Random float64 vectors for the file's words, with ``drop`` of them left out."""
+    rng = np.random.default_rng(seed)
+    words = sorted({w for a, b, _ in pairs for w in (a, b)})
+    keep = [w for w in words if rng.random() > drop]
+    return Embeddings(keep, rng.standard_normal((len(keep), 24)))
+
+
+@pytest.mark.parametrize("rel,delimiter", [(MEN, " "), (WS353, ",")])
+def test_similarity_equals_gensim(rel, delimiter):
+    path = _data_file(rel)
+    pairs = read_similarity(path)
+    emb = _similarity_emb(pairs, seed=6)
+    ours = evaluate_similarity(emb, path)
+    pear, spear, oov_ratio = emb.to_gensim().evaluate_word_pairs(str(path), delimiter=delimiter)
+    assert ours.spearman == pytest.approx(spear.statistic, abs=1e-9)
+    assert ours.pearson == pytest.approx(pear.statistic, abs=1e-9)
+    assert ours.total == len(pairs)
+    assert ours.oov == ours.total - ours.covered > 0
+    assert 100 * ours.oov / ours.total == pytest.approx(oov_ratio)
+
+
+def test_similarity_scores_cosine_and_dot(tmp_path):
+    path = _write(tmp_path, "pairs.txt", "a b 3\na c 1\nb c 2\nc d 2.5\nc zz 4\n")
+    rng = np.random.default_rng(7)
+    emb = Embeddings(list("abcd"), rng.standard_normal((4, 5)) * np.array([[1.0], [3.0], [0.5], [2.0]]))
+    rows = [(0, 1, 3.0), (0, 2, 1.0), (1, 2, 2.0), (2, 3, 2.5)]
+    human = [r[2] for r in rows]
+    W, U = emb.vectors, emb.unit_vectors
+    cos = [U[i] @ U[j] for i, j, _ in rows]
+    dot = [W[i] @ W[j] for i, j, _ in rows]
+    r = evaluate_similarity(emb, path)
+    assert (r.covered, r.total, r.oov, r.score) == (4, 5, 1, "cosine")
+    assert r.spearman == pytest.approx(scipy.stats.spearmanr(human, cos).statistic)
+    assert r.pearson == pytest.approx(scipy.stats.pearsonr(human, cos).statistic)
+    r = evaluate_similarity(emb, path, score="dot")
+    assert r.spearman == pytest.approx(scipy.stats.spearmanr(human, dot).statistic)
+    with pytest.raises(ValueError, match="score"):
+        evaluate_similarity(emb, path, score="euclid")
+    none = evaluate_similarity(Embeddings(["q"], np.ones((1, 2))), path)
+    assert none.covered == 0 and np.isnan(none.spearman)
+
+
+def test_similarity_formats_and_malformed(tmp_path):
+    simlex = _write(tmp_path, "sl.txt", "word1\tword2\tPOS\tSimLex999\tx\nOld\tnew\tA\t1.5\t2\n")
+    assert read_similarity(simlex) == [("old", "new", 1.5)]
+    tsv = _write(tmp_path, "ws.tsv", "# comment\nTiger\tcat\t7.35\n")
+    assert read_similarity(tsv) == [("tiger", "cat", 7.35)]
+    csvf = _write(tmp_path, "c.csv", "Word 1,Word 2,Human (mean)\nmoney,cash,9.15\nmoney,cash,9.08\n")
+    assert read_similarity(csvf) == [("money", "cash", 9.15), ("money", "cash", 9.08)]
+
+    bad = _write(tmp_path, "men_bad.txt", "sun sunlight 50\ncar auto 49\nriver 40\n")
+    with pytest.raises(ValueError, match=r"men_bad\.txt, line 3"):
+        read_similarity(bad)
+    bad = _write(tmp_path, "score_bad.txt", "sun sunlight 50\ncar auto high\n")
+    with pytest.raises(ValueError, match=r"score_bad\.txt, line 2.*not a number"):
+        read_similarity(bad)
+    bad = _write(tmp_path, "sl_bad.txt", "word1\tword2\tPOS\tSimLex999\nold\tnew\tA\n")
+    with pytest.raises(ValueError, match=r"sl_bad\.txt, line 2"):
+        read_similarity(bad)
+
+
+# ---------------------------------------------------------------------------
+# the table
+
+
+def test_benchmark_table_and_format(tmp_path):
+    ana = _write(tmp_path, "ana.txt", ": family\nman woman king queen\nking queen man woman\n")
+    sim = _write(tmp_path, "sim.txt", "man woman 5\nking queen 4\nman king 1\nqueen xyzzy 2\n")
+    rng = np.random.default_rng(10)
+    planted = Embeddings(["man", "woman", "king", "queen", "the", "a"], rng.standard_normal((6, 4)))
+    models = {"A": planted, "B": Embeddings(planted.words, 2 * planted.vectors)}
+    rows = benchmark_table(models, analogies=ana, similarity=[sim])
+    assert [(r.model, r.benchmark) for r in rows] == [
+        ("A", "Google analogies (original)"), ("B", "Google analogies (original)"),
+        ("A", "Google analogies (pairs)"), ("B", "Google analogies (pairs)"),
+        ("A", "sim.txt"), ("B", "sim.txt"),
+    ]
+    r = rows[-1]
+    assert (r.metric, r.covered, r.total) == ("spearman", 3, 4)
+    assert r.value == pytest.approx(evaluate_similarity(planted, sim).spearman)
+    text = format_table(rows)
+    lines = text.splitlines()
+    assert lines[0].split()[:2] == ["benchmark", "metric"] and "A" in lines[0] and "B" in lines[0]
+    assert len(lines) == 2 + 3
+    assert "(3/4)" in text
+    assert len({len(line) for line in lines[:2]}) == 1  # header and rule aligned
+
+
+# ---------------------------------------------------------------------------
+# components and overlaps
+
+
+def test_top_words_per_component_brute_force():
+    rng = np.random.default_rng(8)
+    V, d = 60, 6
+    W = rng.standard_normal((V, d)) * np.array([6, 5, 4, 3, 2, 1.0])
+    W[:5] *= 0.05
+    W[:5, 1] = -30.0  # five words far out on one side of one direction
+    words = [f"w{i}" for i in range(V)]
+    res = top_words_per_component(W, words, k=3, topn=5)
+    # brute force: principal directions from the eigenvectors of W^T W
+    evals, evecs = np.linalg.eigh(W.T @ W)
+    order = np.argsort(evals)[::-1]
+    Wn = W / np.linalg.norm(W, axis=1, keepdims=True)
+    for r, k in zip(res, range(3)):
+        v = evecs[:, order[k]]
+        cos = Wn @ v
+        sides = [(np.sort(s * cos)[::-1][:5].sum(), s) for s in (1, -1)]
+        sign = max(sides)[1]
+        best = np.argsort(-sign * cos)[:5]
+        assert r.component == k
+        assert r.singular_value == pytest.approx(np.sqrt(evals[order[k]]))
+        assert list(r.words) == [words[i] for i in best]
+        np.testing.assert_allclose(r.cosines, sign * cos[best], atol=1e-10)
+    # the five planted outliers dominate one component (whatever its sign)
+    assert any(set(r.words) == {f"w{i}" for i in range(5)} for r in res)
+    # flipping every vector's sign flips the component: the same words come out
+    flipped = top_words_per_component(Embeddings(words, -W), k=3, topn=5)
+    assert [r.words for r in flipped] == [r.words for r in res]
+    picked = top_words_per_component(W, words, components=[4, 2], topn=3)
+    assert [r.component for r in picked] == [4, 2]
+    with pytest.raises(ValueError):
+        top_words_per_component(W, words, components=[6])
+    with pytest.raises(ValueError, match="words"):
+        top_words_per_component(W)
+
+
+def test_component_overlap():
+    rng = np.random.default_rng(9)
+    V, d, k = 80, 10, 6
+    W = rng.standard_normal((V, d)) * np.linspace(3, 1, d)
+    R, _ = np.linalg.qr(rng.standard_normal((d, d)))
+    # a right rotation leaves the left singular vectors alone
+    np.testing.assert_allclose(component_overlap(W, W @ R, k), np.eye(k), atol=1e-8)
+    # brute force against eigenvectors of the Gram matrices
+    B = rng.standard_normal((V, d)) * np.linspace(2, 1, d)
+    def top_eigvecs(X):
+        e, U = np.linalg.eigh(X @ X.T)
+        return U[:, np.argsort(e)[::-1][:k]]
+    expect = (top_eigvecs(W).T @ top_eigvecs(B)) ** 2
+    O = component_overlap(Embeddings([str(i) for i in range(V)], W), B, k)
+    np.testing.assert_allclose(O, expect, atol=1e-8)
+    assert O.shape == (k, k) and np.all(O.sum(axis=0) <= 1 + 1e-9)
+    with pytest.raises(ValueError, match="different words"):
+        component_overlap(Embeddings([str(i) for i in range(V)], W), Embeddings([f"x{i}" for i in range(V)], B), k)
+    with pytest.raises(ValueError, match="k="):
+        component_overlap(W, B, d + 1)
+
+
+def test_analogy_sections_accept_preread(google_sections, planted):
+    sub = [AnalogySection("x", google_sections[1].questions[:50])]
+    r1 = evaluate_analogies(planted, sub)
+    assert r1.total == 50 and r1.sections[0].name == "x"
