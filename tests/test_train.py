@@ -1,0 +1,342 @@
+"""Tests for qwemlib.train: sampler unbiasedness, lr-to-time, resume, divergence, ci run.
+
+Independent computations: P_ij by brute-force enumeration of (position, offset) pairs
+(docs/CONVENTIONS.md), M* and the full-batch gradient with dense numpy, the gradient
+flow with scipy's ODE solver.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+import jax
+import jax.numpy as jnp
+
+from qwemlib import train as T
+
+V, N, L = 8, 200, 3
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    """200 tokens, V = 8, 4 articles (one of length 10), window 3."""
+    rng = np.random.default_rng(0)
+    # a skewed unigram distribution so the weights differ across pairs
+    p = np.array([0.3, 0.2, 0.15, 0.1, 0.1, 0.07, 0.05, 0.03])
+    ids = rng.choice(V, size=N, p=p).astype(np.uint16)
+    ids[:V] = np.arange(V)  # every word occurs
+    off = np.array([0, 50, 60, 130, 200], dtype=np.int64)
+    return ids, off
+
+
+def brute_force_P(ids, off, window, weighting="word2vec"):
+    j = np.arange(1, window + 1)
+    w = (window + 1 - j) / ((window + 1) / 2) if weighting == "word2vec" else np.ones(window)
+    C = np.zeros((V, V))
+    for a in range(len(off) - 1):
+        for p in range(off[a], off[a + 1]):
+            for jj in range(1, window + 1):
+                for q in (p - jj, p + jj):
+                    if off[a] <= q < off[a + 1]:
+                        C[ids[p], ids[q]] += w[jj - 1]
+    P_i = np.bincount(ids, minlength=V) / len(ids)
+    return C / C.sum(), P_i
+
+
+def M_star(P_ij, P_i):
+    PP = np.outer(P_i, P_i)
+    return (P_ij - PP) / (0.5 * (P_ij + PP))
+
+
+def test_window_weights_follow_conventions_and_stats():
+    w = T.window_weights(16)
+    assert np.allclose(w, (17 - np.arange(1, 17)) / 8.5)
+    assert np.isclose(w.sum(), 16)  # total weight per side equals L
+    stats = pytest.importorskip("qwemlib.stats")
+    for wt in ("word2vec", "uniform"):
+        assert np.allclose(T.window_weights(5, wt), stats.window_weights(5, wt))
+
+
+def test_alias_table_is_exact():
+    p = np.array([0.5, 0.25, 0.125, 0.0, 0.125])
+    acc, al = T.alias_table(p)
+    assert np.allclose(T.alias_distribution(acc, al), p, atol=1e-15)
+    rng = np.random.default_rng(1)
+    q = rng.random(300) ** 4
+    acc, al = T.alias_table(q)
+    assert np.allclose(T.alias_distribution(acc, al), q / q.sum(), rtol=1e-12, atol=1e-16)
+
+
+@pytest.mark.parametrize("weighting", ["word2vec", "uniform"])
+def test_expected_sampled_gradient_equals_full_batch_gradient(tiny, weighting):
+    """Exact expectation (enumerated) of the sampled QWEM gradient = (W W^T - M*) W."""
+    ids, off = tiny
+    P_ij, P_i = brute_force_P(ids, off, L, weighting)
+    cfg = T.TrainConfig(dim=3, window=L, weighting=weighting)
+    W = np.random.default_rng(2).normal(size=(V, 3))
+    g = T.expected_gradient(W, ids, off, P_ij, P_i, cfg)
+    ref = (W @ W.T - M_star(P_ij, P_i)) @ W
+    np.testing.assert_allclose(g, ref, rtol=1e-10, atol=1e-10)
+
+
+def test_sampler_pair_frequencies_and_monte_carlo_gradient(tiny):
+    """The jitted device sampler: positive pairs ~ P_ij, negatives ~ P_i P_j, gradient unbiased."""
+    ids, off = tiny
+    P_ij, P_i = brute_force_P(ids, off, L)
+    cfg = T.TrainConfig(dim=3, window=L)
+    s = T.build_sampler(ids, off, P_i, cfg)
+    B, reps = 100_000, 40
+    W = jnp.asarray(np.random.default_rng(3).normal(size=(V, 3)) * 0.5, jnp.float32)
+    psi = jnp.asarray(T.qwem_weights(P_ij, P_i), jnp.float32)
+
+    @jax.jit
+    def one(key):
+        b = T.sample_batch(key, s, B, B)
+        pi, pj, pw, ni, nj, nw = b
+        pos = jnp.zeros((V, V)).at[pi, pj].add(pw)
+        neg = jnp.zeros((V, V)).at[ni, nj].add(1.0)
+        return pos, neg, jnp.mean(pw), jax.grad(T.qwem_batch_loss)(W, b, psi)
+
+    pos = np.zeros((V, V)); neg = np.zeros((V, V)); mw = 0.0; g = np.zeros((V, 3))
+    for r in range(reps):
+        a, b, c, d = one(jax.random.PRNGKey(r))
+        pos += np.asarray(a, np.float64); neg += np.asarray(b, np.float64)
+        mw += float(c); g += np.asarray(d, np.float64)
+    n = B * reps
+    # E[c * valid] = 1; the weighted pair frequencies estimate P_ij.
+    assert abs(mw / reps - 1) < 0.01
+    tv_pos = 0.5 * np.abs(pos / n - P_ij).sum()
+    tv_neg = 0.5 * np.abs(neg / n - np.outer(P_i, P_i)).sum()
+    # 64 cells, 4e6 draws: TV of an exact sampler is ~ 0.5 * sum sqrt(p/n) < 0.003
+    assert tv_pos < 0.006, tv_pos
+    assert tv_neg < 0.005, tv_neg
+    ref = (np.asarray(W, np.float64) @ np.asarray(W, np.float64).T - M_star(P_ij, P_i)) @ np.asarray(W, np.float64)
+    err = np.linalg.norm(g / reps - ref) / np.linalg.norm(ref)
+    assert err < 0.03, err
+
+
+def test_time_of_step_sums_the_schedule():
+    for sched in ("constant", "step", "cosine"):
+        for loss, k in (("qwem", 2.0), ("sgns", 1.0)):
+            cfg = T.TrainConfig(loss=loss, steps=1001, lr=0.01, schedule=sched)
+            s = np.arange(0, 1002)
+            ref = k * np.concatenate([[0.0], np.cumsum(T.lr_at_step(cfg, np.arange(1001)))])
+            np.testing.assert_allclose(T.time_of_step(cfg, s), ref, rtol=1e-12, atol=1e-12)
+    cfg = T.TrainConfig(steps=100, lr=0.1, schedule="step")
+    assert T.lr_at_step(cfg, 74) == 0.1 and np.isclose(T.lr_at_step(cfg, 75), 0.01)
+
+
+def test_sgd_follows_gradient_flow_on_the_time_axis(tiny):
+    """Small-lr SGD lands on the ODE dW/dt = (1/2)(M* - W W^T) W at t = time_of_step."""
+    from scipy.integrate import solve_ivp
+
+    ids, off = tiny
+    P_ij, P_i = brute_force_P(ids, off, L)
+    M = M_star(P_ij, P_i)
+    cfg = T.TrainConfig(dim=2, window=L, steps=600, lr=2e-3, batch_pos=20_000, batch_neg=20_000,
+                        schedule="step", init_scale=0.3, dtype="float64", n_records=5,
+                        steps_per_call=600)
+    res = T.train(ids, off, (P_ij, P_i), cfg, progress=False)
+    W0 = np.asarray(res.snapshots[0]) if len(res.snapshots) else None
+    # rebuild the initial W exactly as train() does
+    with jax.enable_x64(True):
+        init_key, _ = jax.random.split(jax.random.PRNGKey(cfg.seed))
+        W0 = np.asarray(cfg.init_scale * jax.random.normal(init_key, (V, 2), dtype=jnp.float64))
+    t_end = T.time_of_step(cfg, cfg.steps)
+    sol = solve_ivp(lambda t, w: (0.5 * (M - w.reshape(V, 2) @ w.reshape(V, 2).T) @ w.reshape(V, 2)).ravel(),
+                    (0, t_end), W0.ravel(), rtol=1e-9, atol=1e-12)
+    W_ode = sol.y[:, -1].reshape(V, 2)
+    # compare the Gram matrices (right-rotation invariant)
+    G1, G2 = res.W @ res.W.T, W_ode @ W_ode.T
+    err = np.linalg.norm(G1 - G2) / np.linalg.norm(G2)
+    assert err < 0.05, err
+    # and the clock is not off by a factor 2 (that would give a much larger error)
+    sol2 = solve_ivp(lambda t, w: (0.5 * (M - w.reshape(V, 2) @ w.reshape(V, 2).T) @ w.reshape(V, 2)).ravel(),
+                     (0, t_end / 2), W0.ravel(), rtol=1e-9, atol=1e-12)
+    W_half = sol2.y[:, -1].reshape(V, 2)
+    assert np.linalg.norm(G1 - W_half @ W_half.T) / np.linalg.norm(G2) > 3 * err
+
+
+def test_resume_reproduces_the_uninterrupted_run(tiny, tmp_path):
+    ids, off = tiny
+    P = brute_force_P(ids, off, L)
+    ck = str(tmp_path / "ck.npz")
+    base = dict(dim=3, window=L, steps=60, lr=2e-3, batch_pos=2000, batch_neg=2000,
+                schedule="step", init_scale=0.1, record_steps=(10, 20, 40, 50), n_snapshots=3,
+                steps_per_call=7)
+    full = T.train(ids, off, P, T.TrainConfig(**base), progress=False)
+
+    calls = []
+
+    def interrupt(W):
+        calls.append(1)
+        if len(calls) == 5:  # the record at step 50, after the checkpoint at step 40
+            raise KeyboardInterrupt
+        return 0.0
+
+    cfg = T.TrainConfig(**base, checkpoint_path=ck, checkpoint_every=20)
+    with pytest.raises(KeyboardInterrupt):
+        T.train(ids, off, P, cfg, progress=False, evaluate_fn=interrupt)
+    assert T.load_checkpoint(ck)["step"] == 40
+    # resume with a different fusion length: the trajectory must not depend on it
+    res = T.train(ids, off, P, T.TrainConfig(**{**base, "steps_per_call": 13}, checkpoint_path=ck,
+                                             checkpoint_every=20), resume_from=ck, progress=False)
+    np.testing.assert_array_equal(res.W, full.W)
+    np.testing.assert_array_equal(res.steps, full.steps)
+    np.testing.assert_allclose(res.singular_values, full.singular_values, rtol=1e-6)
+    assert T.load_checkpoint(ck)["step"] == 60
+    # a different trajectory-relevant setting is refused
+    with pytest.raises(T.CheckpointError, match="different config"):
+        T.train(ids, off, P, T.TrainConfig(**{**base, "lr": 1e-3}), resume_from=ck, progress=False)
+
+
+def test_corrupt_checkpoint_names_the_file(tiny, tmp_path):
+    ids, off = tiny
+    P = brute_force_P(ids, off, L)
+    bad = tmp_path / "broken.npz"
+    bad.write_bytes(b"PK\x03\x04 this is not a zip file")
+    with pytest.raises(T.CheckpointError, match="broken.npz"):
+        T.train(ids, off, P, T.TrainConfig(dim=3, window=L, steps=5), resume_from=str(bad),
+                progress=False)
+
+
+def test_divergence_raises_and_keeps_last_good_checkpoint(tiny, tmp_path):
+    ids, off = tiny
+    P = brute_force_P(ids, off, L)
+    ck = str(tmp_path / "ck.npz")
+    cfg = T.TrainConfig(dim=3, window=L, steps=200, lr=0.5, batch_pos=500, batch_neg=500,
+                        schedule="constant", init_scale=1e-3, checkpoint_path=ck,
+                        checkpoint_every=1, steps_per_call=1)
+    with pytest.raises(T.TrainingDiverged, match=r"lr=0\.5.*smaller learning rate"):
+        T.train(ids, off, P, cfg, progress=False)
+    got = T.load_checkpoint(ck)
+    assert 0 < got["step"] < 200 and np.all(np.isfinite(got["W"]))
+    assert issubclass(T.TrainingDiverged, ValueError)
+
+
+def test_float64_tiny_init_does_not_underflow(tiny):
+    ids, off = tiny
+    P = brute_force_P(ids, off, L)
+    kw = dict(dim=3, window=L, steps=300, lr=5e-3, batch_pos=2000, batch_neg=2000,
+              schedule="constant", init_scale=1e-25, n_records=4)
+    with pytest.raises(ValueError, match="float64"):
+        T.train(ids, off, P, T.TrainConfig(**kw), progress=False)
+    res = T.train(ids, off, P, T.TrainConfig(**kw, dtype="float64"), progress=False)
+    assert res.W.dtype == np.float64
+    s0 = res.singular_values[0]
+    assert np.all(s0 > 1e-26) and np.all(s0 < 1e-22)  # ~ sigma sqrt(V)
+    # the top direction grows (~exp(lambda_1 t / 2) ~ 10x here) from 1e-25, linear regime
+    assert res.singular_values[-1][0] > 3 * s0[0]
+    assert np.all(np.isfinite(res.W))
+    assert not jax.config.jax_enable_x64  # switched on for the run only
+
+
+def test_sgns_sampled_gradient_is_unbiased(tiny):
+    """SGNS: E[batch gradient] = full gradient of eq. 1 with Psi = Pacc(i)Pacc(j), j- ~ P^0.75."""
+    ids, off = tiny
+    P_ij, P_i = brute_force_P(ids, off, L)
+    cfg = T.TrainConfig(loss="sgns", dim=3, window=L, subsample=1e-2)
+    s = T.build_sampler(ids, off, P_i, cfg)
+    r = 1e-2 / P_i
+    acc = np.minimum(1, r + np.sqrt(r))
+    q = P_i ** 0.75 / np.sum(P_i ** 0.75)
+    W = np.random.default_rng(4).normal(size=(V, 3)) * 0.7
+    X = W @ W.T
+    sig = 1 / (1 + np.exp(-X))
+    A = np.outer(acc, acc)
+    Cm = P_ij * A * (-(1 - sig)) + np.outer(P_i, q) * A * sig
+    ref = (Cm + Cm.T) @ W
+    Wj, accj = jnp.asarray(W, jnp.float32), jnp.asarray(acc, jnp.float32)
+    grad = jax.jit(lambda k: jax.grad(T.sgns_batch_loss)(Wj, T.sample_batch(k, s, 100_000, 100_000), accj))
+    g = np.mean([np.asarray(grad(jax.random.PRNGKey(i)), np.float64) for i in range(30)], axis=0)
+    err = np.linalg.norm(g - ref) / np.linalg.norm(ref)
+    assert err < 0.02, err
+
+
+def test_sgns_training_runs(tiny):
+    ids, off = tiny
+    P = brute_force_P(ids, off, L)
+    cfg = T.TrainConfig(loss="sgns", dim=3, window=L, steps=50, lr=0.5, batch_pos=2000,
+                        batch_neg=2000, init="word2vec", n_records=3)
+    res = T.train(ids, off, P, cfg, progress=False)
+    assert np.all(np.isfinite(res.W)) and np.isnan(res.objective).all()
+    np.testing.assert_allclose(res.times, T.time_of_step(cfg, res.steps))
+
+
+def test_bad_inputs_raise_valueerror(tiny):
+    ids, off = tiny
+    P = brute_force_P(ids, off, L)
+    with pytest.raises(ValueError, match="loss"):
+        T.TrainConfig(loss="glove")
+    with pytest.raises(ValueError, match="article_offsets"):
+        T.train(ids, np.array([0, 10]), P, T.TrainConfig(dim=3, window=L, steps=1), progress=False)
+    with pytest.raises(ValueError, match="window"):
+        class Co:  # a Cooccurrence-like object counted with another window
+            counts = P[0]; unigram = P[1]; window = 5; weighting = "word2vec"
+        T.train(ids, off, Co(), T.TrainConfig(dim=3, window=L, steps=1), progress=False)
+
+
+# --------------------------------------------------------------------------- ci preset
+
+
+def _ci_stats():
+    stats = pytest.importorskip("qwemlib.stats")
+    try:
+        return stats.corpus_statistics("ci")
+    except Exception as e:  # data not available
+        pytest.skip(f"ci corpus unavailable: {e}")
+
+
+def _overlap(W, U):
+    """Mean squared cosine between span(U) (orthonormal, (V, k)) and span(W)."""
+    Q, _ = np.linalg.qr(W)
+    return float(np.sum((U.T @ Q) ** 2) / U.shape[1])
+
+
+@pytest.mark.slow  # ~45 s on 2 cores
+def test_ci_qwem_learns_the_top_eigenvectors_of_M_star():
+    """ci preset (V=2000, d=50, window 16), ~40 s of CPU SGD with the paper's sampler.
+
+    What the budget reaches (measured; see the slow test for d = 50): the well-separated
+    top eigenvectors are learned first (stepwise, the Result of eq. 13); the full d = 50
+    subspace needs ~10x more pairs because the Setting-1 weights reach 1.4e8 for rare pairs
+    and make the minibatch gradient noisy, so the stable learning rate is small.
+    """
+    st = _ci_stats()
+    ev, U = np.linalg.eigh(st.M)
+    o = np.argsort(ev)[::-1]
+    ev, U = ev[o], U[:, o]
+    cfg = T.TrainConfig(dim=50, window=16, steps=300, lr=6e-5, batch_pos=50_000,
+                        batch_neg=50_000, schedule="step", init_scale=0.05, n_records=6,
+                        steps_per_call=300)
+    res = T.train(st.corpus.ids, st.corpus.article_offsets, st.cooc, cfg, progress=False)
+    ov = {k: _overlap(res.W, U[:, :k]) for k in (1, 3, 50)}
+    print(f"overlaps {ov}; pairs/s {res.pairs_per_second:.3g}")
+    assert ov[1] >= 0.85  # measured 0.900 (t = 0.028; lambda_1 = 469 is well separated)
+    assert ov[3] >= 0.75  # measured 0.818: still being learned (tau_3 = 0.013)
+    assert res.objective[-1] < res.objective[0]
+
+
+@pytest.mark.slow
+def test_ci_qwem_d50_subspace_overlap():
+    """The issue's check: top-50 subspace overlap >= 0.95 at the ci preset.
+
+    NOT verified on the 2-core CPU (it needs ~50 min there). Measured: 3,000 steps at
+    lr = 2e-5 (t = 0.093, 290 s) give overlap 0.98 (top 1), 0.97 (top 3), 0.94 (top 10),
+    0.56 (all 50): the 50th direction (lambda_50 = 101.5, lambda_51 = 101.1) is not learned
+    yet (s_50^2 = 67 of 101). This run goes 10x further (t = 0.93); a GPU does it in minutes.
+    """
+    st = _ci_stats()
+    ev, U = np.linalg.eigh(st.M)
+    o = np.argsort(ev)[::-1]
+    U = U[:, o]
+    cfg = T.TrainConfig(dim=50, window=16, steps=30_000, lr=2e-5, batch_pos=50_000,
+                        batch_neg=50_000, schedule="step", init_scale=0.05, n_records=6,
+                        steps_per_call=500)
+    res = T.train(st.corpus.ids, st.corpus.article_offsets, st.cooc, cfg, progress=False)
+    ov = _overlap(res.W, U[:, :50])
+    print(f"d=50 overlap {ov:.3f}")
+    assert ov >= 0.95
