@@ -1,12 +1,13 @@
 # Two entry points for a new user (see README.md):
 #   make book   set up, then build the book at the ci preset into _build/html
-#   make test   set up, then run the tests (unit tests + every chapter under nbval)
+#   make test   set up, then run the tests: unit tests, every chapter under nbval
+#               (--nbval-lax) and the browser tests of the built book
 PY      ?= python3
 VENV    ?= .venv
 BIN      = $(VENV)/bin
 export QWEM_SCALE ?= ci
 
-.PHONY: setup book test solve bench clean
+.PHONY: setup assets book test test-unit test-notebooks test-browser solve bench clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -15,17 +16,34 @@ $(BIN)/python:
 setup: $(BIN)/python
 	$(BIN)/pip install -e ".[book,dev]"
 
+# MathJax, plotly.js, require.js, widget manager: npm ci + copy (book/_static_offline/vendor)
+assets:
+	$(BIN)/python tools/vendor_assets.py
+
 solve: setup
 	$(BIN)/qwem solve --scale $(QWEM_SCALE)
 
+# Warnings are errors; prints build time, site size and the largest files.
 book: setup
-	$(BIN)/python -m qwemlib.cli book --scale $(QWEM_SCALE)
+	$(BIN)/python tools/build_book.py --scale $(QWEM_SCALE)
 
 test: setup
-	$(BIN)/python -m pytest tests
+	$(MAKE) test-unit test-notebooks test-browser
+
+test-unit:
+	$(BIN)/python -m pytest tests -m "not browser"
+
+# Every chapter in _toc.yml, run top to bottom at QWEM_SCALE (outputs not compared).
+test-notebooks:
+	$(BIN)/python tools/sync_notebooks.py
+	CI=1 $(BIN)/python -m pytest --nbval-lax -p no:cacheprovider _build/nbval
+
+# Builds _build/html first if it is missing or stale; needs /usr/bin/chromium.
+test-browser:
+	$(BIN)/python -m pytest tests/test_book.py -m browser
 
 bench: setup
 	$(BIN)/python bench/bench_foundation.py
 
 clean:
-	rm -rf _build .pytest_cache
+	rm -rf _build .pytest_cache book/_static_offline/vendor

@@ -1,0 +1,152 @@
+"""Live ipywidgets controls for JupyterLab (a kernel is needed; the static book uses
+precomputed slider frames from :func:`qwemlib.plots.slider_figure` instead).
+
+:class:`FlowExplorer` puts two sliders, the initial scale ``sigma`` and the embedding
+dimension ``d``, over a real target ``M*``. Moving either re-runs gradient flow
+(:func:`qwemlib.flow.gradient_flow`) from ``W_ij(0) ~ N(0, sigma^2)`` and redraws the
+squared singular values with the closed-form prediction (eq. 11/13,
+:class:`qwemlib.theory.ClosedFormDynamics`) dashed on top. The eigendecomposition of
+``M*`` is done once and shared by both sides, so an update at ``V = 2,000`` takes a
+few seconds on two cores.
+
+Example (in JupyterLab)::
+
+    from qwemlib import preset, widgets
+    from qwemlib.stats import corpus_statistics
+    st = corpus_statistics(preset())
+    widgets.FlowExplorer(st.M, caption=preset().caption()).widget
+
+Used in: book/intro.md ("how to run this book"), book/04_stepwise.md.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from . import flow, plots, theory
+
+__all__ = ["FlowExplorer", "eigenpairs_from_spectrum"]
+
+
+def eigenpairs_from_spectrum(spec: flow.Spectrum, d: int) -> theory.Eigenpairs:
+    """Top-``d`` :class:`~qwemlib.theory.Eigenpairs` (decreasing) from a full :class:`~qwemlib.flow.Spectrum`."""
+    V = spec.values.shape[0]
+    if not 1 <= int(d) < V:
+        raise ValueError(f"d must satisfy 1 <= d < V = {V}; got {d}")
+    d = int(d)
+    return theory.Eigenpairs(
+        values=spec.values[::-1][:d].copy(),
+        vectors=spec.vectors[:, ::-1][:, :d].copy(),
+        method="eigh (flow.full_spectrum)",
+        frobenius_sq=spec.frobenius_sq,
+    )
+
+
+class FlowExplorer:
+    """Sliders for ``sigma`` and ``d`` that rerun gradient flow on ``M`` and redraw.
+
+    Args:
+        M: ``(V, V)`` symmetric target (``M*``).
+        caption: provenance for the figure (``preset().caption()``).
+        d: initial embedding dimension.
+        d_max: largest ``d`` on the slider.
+        log10_sigma: initial ``log10(sigma)``.
+        n_times: number of output times (``0 .. horizon * max tau_k``).
+        horizon: end time in units of the slowest predicted step ``max_k tau_k``.
+        seed: seed of :func:`qwemlib.flow.random_init`.
+
+    Attributes:
+        widget: the ``ipywidgets.VBox`` to display.
+        figure: the last figure drawn (a ``plotly.graph_objects.Figure``).
+        result: the last :class:`qwemlib.flow.FlowResult`.
+        dynamics: the last :class:`qwemlib.theory.ClosedFormDynamics`.
+    """
+
+    def __init__(
+        self,
+        M,
+        *,
+        caption: str,
+        d: int = 6,
+        d_max: int = 16,
+        log10_sigma: float = -6.0,
+        n_times: int = 150,
+        horizon: float = 2.0,
+        seed: int = 0,
+    ):
+        import ipywidgets as w
+
+        if not caption:
+            raise ValueError("caption is empty; pass preset().caption()")
+        self.M = M
+        self.caption = caption
+        self.n_times = int(n_times)
+        self.horizon = float(horizon)
+        self.seed = int(seed)
+        self.spectrum = flow.full_spectrum(M)
+        V = self.spectrum.values.shape[0]
+        d_max = min(int(d_max), V - 1)
+        if not 1 <= d <= d_max:
+            raise ValueError(f"d must be between 1 and d_max = {d_max}; got {d}")
+        style = {"description_width": "initial"}
+        self.sigma_slider = w.FloatSlider(
+            value=log10_sigma, min=-9.0, max=-1.0, step=0.5, continuous_update=False,
+            description="log₁₀ σ (initial scale)", style=style, layout=w.Layout(width="420px"),
+        )
+        self.d_slider = w.IntSlider(
+            value=d, min=1, max=d_max, step=1, continuous_update=False,
+            description="d (dimensions)", style=style, layout=w.Layout(width="420px"),
+        )
+        self.status = w.HTML()
+        self.output = w.Output()
+        self.widget = w.VBox([w.HBox([self.sigma_slider, self.d_slider]), self.status, self.output])
+        self.figure = None
+        self.result = None
+        self.dynamics = None
+        self.sigma_slider.observe(self._on_change, names="value")
+        self.d_slider.observe(self._on_change, names="value")
+        self.update()
+
+    @property
+    def sigma(self) -> float:
+        return float(10.0 ** self.sigma_slider.value)
+
+    @property
+    def d(self) -> int:
+        return int(self.d_slider.value)
+
+    def _on_change(self, _change) -> None:
+        self.update()
+
+    def compute(self, sigma: float, d: int):
+        """Run gradient flow and the closed form for ``(sigma, d)``; return the figure."""
+        t0 = time.perf_counter()
+        eig = eigenpairs_from_spectrum(self.spectrum, d)
+        pred = theory.ClosedFormDynamics.from_random_init(eig, sigma, seed=self.seed, s0="projected")
+        tau = pred.tau[np.isfinite(pred.tau)]
+        t_end = self.horizon * (float(tau.max()) if tau.size else 1.0 / max(abs(eig.values[0]), 1e-12))
+        times = np.linspace(0.0, t_end, self.n_times)
+        W0 = flow.random_init(eig.V, d, sigma, seed=self.seed)
+        res = flow.gradient_flow(self.M, W0, times, spectrum=self.spectrum)
+        fig = plots.singular_values_vs_time(
+            times, res.singular_values(), pred.s(times), squared=True,
+            caption=f"{self.caption}; gradient flow with d = {d}, σ = {sigma:.1e}",
+            title="Squared singular values: gradient flow (solid) vs closed form (dashed)",
+        )
+        self.result, self.dynamics, self.figure = res, pred, fig
+        return fig, time.perf_counter() - t0
+
+    def update(self) -> None:
+        """Recompute for the current slider values and redraw."""
+        from IPython.display import display
+
+        self.status.value = "<i>running gradient flow…</i>"
+        fig, secs = self.compute(self.sigma, self.d)
+        self.status.value = (
+            f"σ = {self.sigma:.1e}, d = {self.d}: {len(self.result.times)} snapshots in {secs:.1f} s"
+        )
+        self.output.clear_output(wait=True)
+        with self.output:
+            display(fig)

@@ -1,0 +1,221 @@
+"""Browser tests of the built book: every page loads offline, draws its figures and math.
+
+The site in ``_build/html`` is reused when it is newer than every input (chapters,
+``_config.yml``, ``_toc.yml``, ``qwemlib/*.py``, ``tools/*.py``); otherwise it is built
+with ``tools/build_book.py`` at ``QWEM_SCALE`` (default ``ci``). Set
+``QWEM_BOOK_REUSE=1`` to test whatever is there. The site is served from 127.0.0.1 by a
+local HTTP server and opened with Playwright driving Debian's Chromium
+(``/usr/bin/chromium``; ``apt-get install chromium``; Playwright's own browser download
+does not work here). For every page in ``_toc.yml`` (plus the index, search and general
+index pages) the test asserts:
+
+* no console errors and no uncaught page errors;
+* no failed requests, no HTTP status >= 400, and no request to any host but 127.0.0.1;
+* every plotly figure is drawn (``.js-plotly-plot .main-svg``);
+* every math element is typeset by MathJax (``mjx-container``);
+* every internal link points to an existing file (and, with ``#anchor``, an existing id).
+
+A full-page screenshot of each page is saved in ``_build/screenshots/``.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import re
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from urllib.parse import unquote, urljoin, urlparse
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[1]
+HTML = ROOT / "_build" / "html"
+SHOTS = ROOT / "_build" / "screenshots"
+CHROMIUM = Path(os.environ.get("QWEM_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--no-first-run", "--disable-dev-shm-usage",
+]
+
+
+def _toc_pages() -> list[str]:
+    """HTML paths of the pages listed in ``_toc.yml``, plus index, search and genindex."""
+    import yaml
+
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    files = [toc["root"]]
+
+    def walk(node):
+        if isinstance(node, dict):
+            if "file" in node:
+                files.append(node["file"])
+            for v in node.values():
+                walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+
+    walk(toc.get("parts", toc.get("chapters", [])))
+    return ["index.html"] + [f"{f}.html" for f in files] + ["search.html", "genindex.html"]
+
+
+PAGES = _toc_pages()
+
+
+def _inputs() -> list[Path]:
+    pats = ["book/*.md", "book/*.bib", "_config.yml", "_toc.yml", "qwemlib/*.py", "tools/*.py"]
+    return [p for pat in pats for p in ROOT.glob(pat)]
+
+
+@pytest.fixture(scope="session")
+def site() -> Path:
+    """The built site, (re)built if it is missing or older than its inputs."""
+    index = HTML / "index.html"
+    fresh = index.exists() and index.stat().st_mtime >= max(p.stat().st_mtime for p in _inputs())
+    if not (fresh or (index.exists() and os.environ.get("QWEM_BOOK_REUSE") == "1")):
+        proc = subprocess.run([sys.executable, str(ROOT / "tools" / "build_book.py")], cwd=ROOT)
+        assert proc.returncode == 0, "tools/build_book.py failed; see its output above"
+    assert index.exists(), f"{index} missing after the build"
+    return HTML
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):  # keep pytest output clean
+        pass
+
+
+@pytest.fixture(scope="session")
+def server(site):
+    handler = functools.partial(_QuietHandler, directory=str(site))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}/"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install -y "
+                    "chromium; .ci/run does this) to run the browser tests")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
+    with sync_api.sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        yield b
+        b.close()
+
+
+def _ids(path: Path) -> set[str]:
+    return set(re.findall(r'\bid="([^"]+)"', path.read_text(encoding="utf-8", errors="replace")))
+
+
+@pytest.mark.parametrize("page_path", PAGES)
+def test_page(page_path, site, server, browser):
+    assert (site / page_path).exists(), f"{page_path} was not built (is it in _toc.yml?)"
+    ctx = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = ctx.new_page()
+    console_errors, page_errors, failed, foreign, bad_status = [], [], [], [], []
+    host = urlparse(server).netloc
+
+    def on_console(msg):
+        # Chromium probes /favicon.ico by itself on pages without an icon link (the
+        # root redirect page); that 404 is not a request the page makes.
+        if msg.type == "error" and not (msg.location or {}).get("url", "").endswith("/favicon.ico"):
+            console_errors.append(f"{msg.text} [{(msg.location or {}).get('url', '')}]")
+
+    page.on("console", on_console)
+    page.on("pageerror", lambda e: page_errors.append(str(e)))
+    page.on("requestfailed", lambda r: failed.append(f"{r.url} ({r.failure})"))
+
+    def on_request(req):
+        u = urlparse(req.url)
+        if u.scheme in ("http", "https", "ws", "wss") and u.netloc != host:
+            foreign.append(req.url)
+
+    page.on("request", on_request)
+    page.on("response", lambda r: bad_status.append(f"{r.status} {r.url}")
+            if r.status >= 400 and not r.url.endswith("/favicon.ico") else None)
+
+    page.goto(server + page_path, wait_until="load")
+    page.wait_for_load_state("networkidle")
+
+    # math: wait for MathJax to finish typesetting, then count its output
+    n_math = page.locator("span.math, div.math").count()
+    if n_math:
+        page.wait_for_function("() => window.MathJax && MathJax.startup && MathJax.startup.promise",
+                               timeout=30_000)
+        page.evaluate("() => MathJax.startup.promise")
+        n_typeset = page.locator("mjx-container").count()
+        assert n_typeset >= n_math, f"{page_path}: {n_typeset} of {n_math} math elements typeset"
+        leftover = page.locator("span.math:not(:has(mjx-container)), div.math:not(:has(mjx-container))")
+        assert leftover.count() == 0, f"{page_path}: {leftover.count()} math elements not typeset"
+
+    # plotly: every figure div is drawn
+    n_plots = page.locator(".plotly-graph-div").count()
+    if n_plots:
+        page.wait_for_function(
+            f"() => document.querySelectorAll('.js-plotly-plot .main-svg').length >= {n_plots}",
+            timeout=30_000,
+        )
+        drawn = page.locator(".js-plotly-plot").count()
+        assert drawn == n_plots, f"{page_path}: {drawn} of {n_plots} plotly figures drawn"
+        assert page.locator(".js-plotly-plot .main-svg .scatterlayer .trace, "
+                            ".js-plotly-plot .main-svg .heatmaplayer image, "
+                            ".js-plotly-plot canvas").count() > 0
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    shot = SHOTS / (page_path.replace("/", "__").removesuffix(".html") + ".png")
+    page.screenshot(path=str(shot), full_page=True)
+
+    # internal links resolve to files (and anchors) that exist
+    page_url = page.url   # after any redirect (index.html -> book/intro.html)
+    broken = []
+    for href in page.eval_on_selector_all("a[href]", "els => els.map(e => e.getAttribute('href'))"):
+        target = urlparse(urljoin(page_url, href))
+        if target.scheme not in ("http", "https") or target.netloc != host:
+            continue
+        rel = unquote(target.path).lstrip("/") or "index.html"
+        file = site / rel
+        if file.is_dir():
+            file = file / "index.html"
+        if not file.exists():
+            broken.append(href)
+        elif target.fragment and file.suffix == ".html" and target.fragment not in _ids(file):
+            broken.append(href)
+    ctx.close()
+
+    assert not page_errors, f"{page_path}: uncaught errors: {page_errors}"
+    assert not console_errors, f"{page_path}: console errors: {console_errors}"
+    assert not foreign, f"{page_path}: requests to other hosts: {foreign}"
+    assert not failed, f"{page_path}: failed requests: {failed}"
+    assert not bad_status, f"{page_path}: HTTP errors: {bad_status}"
+    assert not broken, f"{page_path}: broken internal links: {sorted(set(broken))}"
+
+
+def test_math_and_plotly_share_a_page(site, server, browser):
+    """The JB1 pitfall: require.js, MathJax and plotly.js must all work on one page."""
+    ctx = browser.new_context()
+    page = ctx.new_page()
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(server + "book/01_word2vec_pmi.html", wait_until="load")
+    page.wait_for_function("() => window.MathJax && MathJax.startup && MathJax.startup.promise")
+    page.evaluate("() => MathJax.startup.promise")
+    assert page.locator("mjx-container").count() > 0
+    assert page.evaluate("() => typeof window.Plotly === 'object' && !!window.Plotly.newPlot")
+    # plotly.js must not have been swallowed by an AMD loader
+    n = page.locator(".plotly-graph-div").count()
+    assert n > 0 and page.locator(".js-plotly-plot .main-svg").count() >= n
+    # and a late require.js (as on a widget page) still finds a working Plotly global
+    page.add_script_tag(url=server + "_static/vendor/requirejs/require.js")
+    assert page.evaluate("() => typeof window.require === 'function' && !!window.Plotly")
+    ctx.close()
+    assert not errors, errors

@@ -1,0 +1,165 @@
+"""Tests of qwemlib.plots (figure builders, book renderer) and qwemlib.widgets."""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+import plotly.io as pio
+import pytest
+
+from qwemlib import plots
+
+CAP = "preset 'ci': test corpus, V = 10, d = 2"
+
+
+def _caption_of(fig):
+    return fig.layout.meta[plots.CAPTION_NAME]
+
+
+def test_singular_values_traces_carry_the_data():
+    t = np.linspace(0, 1, 7)
+    s = np.column_stack([np.linspace(0, 3, 7), np.linspace(0, 2, 7), np.linspace(0, 1, 7)])
+    th = s + 0.1
+    fig = plots.singular_values_vs_time(t, s, th, caption=CAP)
+    assert isinstance(fig, go.Figure)
+    assert len(fig.data) == 6
+    measured = [tr for tr in fig.data if tr.legendgroup == "measured"]
+    theory = [tr for tr in fig.data if tr.legendgroup == "theory"]
+    assert len(measured) == len(theory) == 3
+    for k in range(3):
+        np.testing.assert_array_equal(measured[k].x, t)
+        np.testing.assert_array_equal(measured[k].y, s[:, k])
+        np.testing.assert_array_equal(theory[k].y, th[:, k])
+    assert [tr.showlegend for tr in theory] == [True, False, False]
+    assert _caption_of(fig) == CAP
+    assert CAP in fig.layout.title.subtitle.text.replace("<br>", " ")
+
+
+def test_singular_values_squared_and_kmax():
+    t = np.arange(4.0)
+    s = np.full((4, 5), 2.0)
+    fig = plots.singular_values_vs_time(t, s, caption=CAP, squared=True, k_max=2, log_x=True)
+    assert len(fig.data) == 2
+    np.testing.assert_array_equal(fig.data[0].y, np.full(4, 4.0))
+    assert fig.layout.xaxis.type == "log"
+
+
+def test_shape_errors_name_the_input():
+    with pytest.raises(ValueError, match="s has 3 rows"):
+        plots.singular_values_vs_time(np.arange(4.0), np.ones((3, 2)), caption=CAP)
+    with pytest.raises(ValueError, match="loss has shape"):
+        plots.loss_curve(np.arange(4.0), np.ones(3), caption=CAP)
+    with pytest.raises(ValueError, match="caption is empty"):
+        plots.loss_curve(np.arange(3.0), np.ones(3), caption=" ")
+
+
+def test_loss_curve():
+    t = np.linspace(0, 1, 5)
+    fig = plots.loss_curve(t, t[::-1], t[::-1] + 1, caption=CAP, log_y=True)
+    assert [tr.name for tr in fig.data] == ["gradient flow", "theory"]
+    np.testing.assert_array_equal(fig.data[1].y, t[::-1] + 1)
+    assert fig.layout.yaxis.type == "log"
+
+
+def test_eigenvalue_spectrum_sorts_and_marks_d():
+    ev = np.array([1.0, -3.0, 5.0, 2.0])
+    fig = plots.eigenvalue_spectrum(ev, caption=CAP, d=2, extra={"other": [0.5, 4.0]})
+    np.testing.assert_array_equal(fig.data[0].y, [5.0, 2.0, 1.0, -3.0])
+    np.testing.assert_array_equal(fig.data[0].x, [1, 2, 3, 4])
+    np.testing.assert_array_equal(fig.data[1].y, [4.0, 0.5])
+    assert any(sh.x0 == 2.5 for sh in fig.layout.shapes)
+    logfig = plots.eigenvalue_spectrum(ev, caption=CAP, log_y=True)
+    np.testing.assert_array_equal(logfig.data[0].y, [5.0, 2.0, 1.0])
+
+
+def test_heatmap_labels_and_checks():
+    z = np.arange(6.0).reshape(2, 3)
+    fig = plots.heatmap(z, caption=CAP, x_labels=list("abc"), y_labels=["r1", "r2"])
+    hm = fig.data[0]
+    assert isinstance(hm, go.Heatmap)
+    np.testing.assert_array_equal(np.asarray(hm.z), z)
+    assert list(hm.x) == ["a", "b", "c"] and list(hm.y) == ["r1", "r2"]
+    with pytest.raises(ValueError, match="x_labels has 2 entries"):
+        plots.heatmap(z, caption=CAP, x_labels=["a", "b"])
+
+
+def test_parity_plot_subsamples_deterministically():
+    x = np.arange(100.0)
+    a = plots.parity_plot(x, 2 * x, caption=CAP, max_points=10, seed=3)
+    b = plots.parity_plot(x, 2 * x, caption=CAP, max_points=10, seed=3)
+    assert len(a.data[0].x) == 10
+    np.testing.assert_array_equal(a.data[0].x, b.data[0].x)
+    np.testing.assert_array_equal(a.data[0].y, 2 * np.asarray(a.data[0].x))
+    assert a.data[1].name == "y = x"
+
+
+def test_slider_figure_frames_and_steps():
+    xs = np.arange(3.0)
+    frames = [[go.Scatter(x=xs, y=xs * k, name="line")] for k in range(4)]
+    fig = plots.slider_figure(frames, [0.1, 0.2, 0.3, 0.4], caption=CAP, label="σ = ", active=2)
+    assert len(fig.frames) == 4
+    np.testing.assert_array_equal(fig.data[0].y, xs * 2)
+    np.testing.assert_array_equal(fig.frames[3].data[0].y, xs * 3)
+    steps = fig.layout.sliders[0].steps
+    assert [s.label for s in steps] == ["0.1", "0.2", "0.3", "0.4"]
+    assert list(steps[1].args[0]) == ["0.2"] and fig.layout.sliders[0].active == 2
+    with pytest.raises(ValueError, match="same number of traces"):
+        plots.slider_figure([[go.Scatter()], []], [1, 2], caption=CAP)
+    with pytest.raises(ValueError, match="one value per frame"):
+        plots.slider_figure(frames, [1], caption=CAP)
+
+
+def test_book_renderer_emits_no_plotlyjs_and_no_cdn():
+    old = pio.renderers.default
+    try:
+        plots.use_book_renderer()
+        fig = plots.loss_curve(np.arange(3.0), np.ones(3), caption=CAP)
+        bundle = pio.renderers._build_mime_bundle(fig.to_dict())
+    finally:
+        pio.renderers.default = old
+    html = bundle["text/html"]
+    assert "application/vnd.plotly.v1+json" in bundle
+    assert "plotly-graph-div" in html and "Plotly.newPlot" in html
+    assert "cdn" not in html.lower() and "https://" not in html
+    assert len(html) < 50_000  # no embedded copy of plotly.js (4.7 MB)
+
+
+def test_mode_colors():
+    assert len(plots.mode_colors(5)) == 5
+    with pytest.raises(ValueError):
+        plots.mode_colors(0)
+
+
+def _toy_target(V=40, seed=0):
+    rng = np.random.default_rng(seed)
+    Q, _ = np.linalg.qr(rng.standard_normal((V, V)))
+    lam = np.concatenate([[9.0, 6.0, 4.0, 3.0], rng.uniform(-2, 0.5, V - 4)])
+    return (Q * lam) @ Q.T
+
+
+def test_flow_explorer_recomputes_on_slider_change():
+    pytest.importorskip("ipywidgets")
+    from qwemlib import widgets
+
+    M = _toy_target()
+    ex = widgets.FlowExplorer(M, caption=CAP, d=2, d_max=4, log10_sigma=-4, n_times=40)
+    assert len(ex.figure.data) == 4          # 2 measured + 2 theory
+    ex.d_slider.value = 3                    # observer reruns the flow
+    assert ex.result.W.shape == (40, 40, 3)
+    assert len(ex.figure.data) == 6
+    # the flow reaches the top eigenvalues, and the closed form agrees at the end
+    s2_end = ex.result.singular_values()[-1] ** 2
+    np.testing.assert_allclose(s2_end, [9.0, 6.0, 4.0], rtol=1e-2)
+    np.testing.assert_allclose(ex.dynamics.s2(ex.result.times[-1]), s2_end, rtol=2e-2)
+    assert ex.figure.layout.meta[plots.CAPTION_NAME].startswith(CAP)
+
+
+def test_eigenpairs_from_spectrum_matches_eigh():
+    from qwemlib import flow, widgets
+
+    M = _toy_target()
+    eig = widgets.eigenpairs_from_spectrum(flow.full_spectrum(M, cache=False), 3)
+    np.testing.assert_allclose(eig.values, [9.0, 6.0, 4.0], atol=1e-10)
+    np.testing.assert_allclose(M @ eig.vectors, eig.vectors * eig.values, atol=1e-10)
+    with pytest.raises(ValueError, match="1 <= d < V"):
+        widgets.eigenpairs_from_spectrum(flow.full_spectrum(M), 40)

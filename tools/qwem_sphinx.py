@@ -1,0 +1,92 @@
+"""Sphinx glue for the QWEM book (loaded from ``_config.yml`` as a local extension).
+
+Two jobs, both about keeping the built book self-contained:
+
+1. Pages that contain a plotly figure get ``_static/vendor/plotly/plotly.min.js`` in
+   their ``<head>``, *before* require.js (priority 200 < 500). plotly.js is a UMD
+   bundle: loaded after require.js it registers an anonymous AMD module instead of
+   ``window.Plotly`` and every figure on the page stays blank (the JB1 pitfall).
+   The figures themselves are emitted by :func:`qwemlib.plots.use_book_renderer`
+   without any plotly.js or MathJax of their own.
+2. After the build, every HTML page is scanned for ``src=``/``href=`` attributes that
+   load a script, stylesheet, font or image from another host; each one is a warning,
+   which ``-W`` turns into a failed build. Hyperlinks (``<a href>``) are fine.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+PLOTLY_JS = "vendor/plotly/plotly.min.js"
+
+# <script src=...>, <link href=...> (stylesheets, preloads, icons), <img src=...>, url(...)
+_EXTERNAL = re.compile(
+    r"""<(?:script|img|iframe|source)\b[^>]*\bsrc\s*=\s*["'](?P<src>(?:https?:)?//[^"']+)["']"""
+    r"""|<link\b[^>]*\bhref\s*=\s*["'](?P<href>(?:https?:)?//[^"']+)["']""",
+    re.IGNORECASE,
+)
+
+
+def _add_plotly(app, pagename, templatename, context, doctree):
+    body = context.get("body", "") if context else ""
+    if "plotly-graph-div" in body:
+        app.add_js_file(PLOTLY_JS, priority=200)
+
+
+def _drop_thebe(app, pagename, templatename, context, doctree):
+    """Remove sphinx-thebe's scripts when thebe is off.
+
+    Jupyter Book always loads sphinx-thebe; its inline ``const THEBE_JS_URL = ...``
+    is added once per read pass, so a rebuild that re-reads documents (myst-nb's
+    execution table does) declares the constant twice and the page throws a
+    SyntaxError. Thebe itself would load from unpkg.com, which an offline book
+    cannot use, so with ``launch_buttons.thebe: false`` the scripts go.
+    """
+    if app.config.html_theme_options.get("launch_buttons", {}).get("thebe", False):
+        return
+    scripts = context.get("script_files") if context else None
+    if not scripts:
+        return
+    keep = [
+        js for js in scripts
+        if "THEBE_JS_URL" not in str(getattr(js, "attributes", {}).get("body", ""))
+        and not str(getattr(js, "filename", js) or "").endswith("sphinx-thebe.js")
+    ]
+    scripts[:] = keep
+
+
+def _check_offline(app, exception):
+    if exception is not None or app.builder.format != "html":
+        return
+    from sphinx.util import logging
+
+    log = logging.getLogger(__name__)
+    out = Path(app.outdir)
+    for page in sorted(out.rglob("*.html")):
+        text = page.read_text(encoding="utf-8", errors="replace")
+        for m in _EXTERNAL.finditer(text):
+            url = m.group("src") or m.group("href")
+            tag = m.group(0)
+            # <link rel="canonical"/"alternate"> and similar metadata load nothing.
+            if tag.lower().startswith("<link") and not re.search(
+                r"""rel\s*=\s*["'](?:stylesheet|preload|modulepreload|icon|shortcut icon)["']""",
+                tag,
+                re.IGNORECASE,
+            ):
+                continue
+            log.warning(
+                "%s loads %s from another host; vendor it (package.json, "
+                "tools/vendor_assets.py) so the book works offline",
+                page.relative_to(out),
+                url,
+                type="qwem",
+                subtype="offline",
+            )
+
+
+def setup(app):
+    app.connect("html-page-context", _add_plotly)
+    app.connect("html-page-context", _drop_thebe, priority=900)
+    app.connect("build-finished", _check_offline)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}
