@@ -1,0 +1,111 @@
+"""Tests for qwemlib.flow: gradient flow against eq. 11 (aligned) and eq. 13 (random init)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from qwemlib import flow, theory
+
+
+def target(V=100, d=5, seed=0):
+    """Indefinite symmetric M with a clear top-d spectrum and large negative eigenvalues."""
+    rng = np.random.default_rng(seed)
+    Q, _ = np.linalg.qr(rng.standard_normal((V, V)))
+    lam = np.concatenate([[8.0, 6.0, 4.5, 3.5, 2.5][:d], rng.uniform(-0.5, 0.6, V - d - 8), -rng.uniform(10, 40, 8)])
+    M = (Q * lam) @ Q.T
+    return 0.5 * (M + M.T)
+
+
+@pytest.fixture(scope="module")
+def M():
+    return target()
+
+
+@pytest.fixture(scope="module")
+def eig(M):
+    return theory.top_eigenpairs(M, 5, method="dense")
+
+
+def test_random_init():
+    W = flow.random_init(200, 7, 0.1, seed=3)
+    assert W.shape == (200, 7) and W.dtype == np.float64
+    np.testing.assert_array_equal(W, flow.random_init(200, 7, 0.1, seed=3))
+    assert abs(W.std() - 0.1) < 0.01
+    assert flow.random_init(10, 2, 1.0, 0, dtype=np.float32).dtype == np.float32
+
+
+@pytest.mark.parametrize("method", ["riccati", "DOP853"])
+def test_aligned_flow_matches_eq11(M, eig, method):
+    s0 = np.array([1e-3, 2e-3, 5e-4, 1e-3, 3e-3])
+    cf = theory.ClosedFormDynamics.aligned(eig, s0)
+    times = np.concatenate([[0.0], np.geomspace(1e-2, 3 * cf.tau.max(), 40)])
+    res = flow.gradient_flow(M, cf.W(0.0), times, method=method, rtol=1e-8 if method == "riccati" else 1e-10)
+    scale = np.sqrt(eig.values[0])
+    np.testing.assert_allclose(res.W, cf.W(times), atol=1e-7 * scale)
+    np.testing.assert_allclose(res.singular_values(), np.sort(cf.s(times), axis=1)[:, ::-1], atol=1e-7 * scale)
+    np.testing.assert_allclose(res.loss, cf.loss(times), rtol=1e-9)
+    # the snapshots really move: the test would fail for a frozen W
+    np.testing.assert_allclose(res.loss[0] - res.loss[-1], 0.25 * np.sum(eig.values**2), rtol=1e-6)
+
+
+def test_riccati_matches_dop853_from_random_init(M):
+    W0 = flow.random_init(M.shape[0], 5, 1e-2, seed=1)
+    times = np.geomspace(1e-2, 10, 25)
+    a = flow.gradient_flow(M, W0, times, method="riccati", rtol=1e-8)
+    b = flow.gradient_flow(M, W0, times, method="DOP853", rtol=1e-11)
+    np.testing.assert_allclose(a.W, b.W, atol=1e-8 * np.abs(b.W).max())
+    np.testing.assert_allclose(a.loss, b.loss, rtol=1e-9)
+
+
+def test_random_init_converges_to_closed_form_as_sigma_shrinks(M, eig):
+    """Eq. 13: after the best rotation, W(t) -> W*(t) as sigma -> 0 (rescaled time)."""
+    V, d = M.shape[0], 5
+    sigmas = [1e-1, 1e-2, 1e-3, 1e-4]
+    errs = {"svd": [], "projected": []}
+    for sigma in sigmas:
+        W0 = flow.random_init(V, d, sigma, seed=0)
+        tau1 = np.log(eig.values[0] / sigma**2) / eig.values[0]
+        times = tau1 * np.linspace(0.25, 3.0, 12)  # rescaled time t~ = t / tau_1 fixed
+        res = flow.gradient_flow(M, W0, times)
+        for kind in errs:
+            cf = theory.ClosedFormDynamics.from_random_init(eig, sigma, V, seed=0, s0=kind)
+            Wstar = cf.W(times)
+            e = max(
+                theory.requiv_distance(res.W[i], Wstar[i]) / np.sqrt(np.sum(eig.values))
+                for i in range(len(times))
+            )
+            errs[kind].append(e)
+    for kind, e in errs.items():
+        assert np.all(np.diff(e) < 0), f"{kind}: error must shrink with sigma: {e}"
+    assert errs["svd"][-1] < 0.5 * errs["svd"][0]
+    assert errs["projected"][-1] < 0.1
+    assert errs["projected"][-1] < errs["svd"][-1]
+
+
+def test_flow_endpoint_is_closed_form(M, eig):
+    res = flow.gradient_flow(M, flow.random_init(M.shape[0], 5, 1e-3, seed=2), [0.0, 5.0, 40.0])
+    Wcf = theory.closed_form_embeddings(M, 5, eig=eig)
+    assert theory.requiv_distance(res.W[-1], Wcf, relative=True) < 1e-6
+    assert theory.subspace_overlap(res.W[-1], eig.vectors) > 1 - 1e-10
+    np.testing.assert_allclose(res.loss[-1], flow.loss(M, Wcf), rtol=1e-10)
+
+
+def test_flow_bad_inputs(M):
+    W0 = flow.random_init(M.shape[0], 3, 1e-2)
+    with pytest.raises(ValueError, match="sorted"):
+        flow.gradient_flow(M, W0, [1.0, 0.5])
+    with pytest.raises(ValueError, match="W0 must have shape"):
+        flow.gradient_flow(M, W0[:-1], [1.0])
+    bad = M.copy()
+    bad[0, 1] += 1
+    with pytest.raises(ValueError, match="not symmetric"):
+        flow.gradient_flow(bad, W0, [1.0])
+
+
+def test_spectrum_cache(M):
+    a = flow.full_spectrum(M)
+    assert flow.full_spectrum(M) is a
+    M2 = M.copy()
+    M2[0, 0] += 1.0
+    assert flow.full_spectrum(M2) is not a

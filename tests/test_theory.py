@@ -1,0 +1,236 @@
+"""Tests for qwemlib.theory: eigensolvers, closed forms (eq. 7, 9), dynamics (eq. 11)."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+import scipy.optimize
+
+from qwemlib import flow, theory
+
+
+def indefinite(V=150, d=10, seed=0, n_neg=15, neg_scale=80.0):
+    """Symmetric test matrix like M*: clear top-d, a bulk, and big negative eigenvalues.
+
+    The ``n_neg`` most negative eigenvalues are much larger in magnitude than
+    ``lambda_1``, so the top ``d`` by magnitude are all negative.
+    """
+    rng = np.random.default_rng(seed)
+    Q, _ = np.linalg.qr(rng.standard_normal((V, V)))
+    top = np.linspace(10.0, 4.0, d)
+    bulk = rng.uniform(-1.5, 2.0, V - d - n_neg)
+    neg = -rng.uniform(neg_scale / 4, neg_scale, n_neg)
+    lam = np.concatenate([top, bulk, neg])
+    M = (Q * lam) @ Q.T
+    return 0.5 * (M + M.T)
+
+
+@pytest.fixture(scope="module")
+def Mind():
+    return indefinite()
+
+
+def dense_top(M, d):
+    w, v = np.linalg.eigh(M)
+    return w[::-1][:d], v[:, ::-1][:, :d]
+
+
+# ------------------------------------------------------------------ eigensolvers
+
+
+@pytest.mark.parametrize("method", ["dense", "dense-evx", "arpack", "chebyshev", "lobpcg", "auto"])
+def test_top_eigenpairs_match_dense(Mind, method):
+    d = 10
+    w_ref, v_ref = dense_top(Mind, d)
+    eig = theory.top_eigenpairs(Mind, d, method=method, seed=3)
+    assert eig.values.shape == (d,) and eig.vectors.shape == (Mind.shape[0], d)
+    assert np.all(np.diff(eig.values) <= 0), "values must be in decreasing algebraic order"
+    tol = 1e-4 * abs(w_ref[0])
+    np.testing.assert_allclose(eig.values, w_ref, atol=tol)
+    # iterative solvers stop on an eigenvalue tolerance: vectors are less exact
+    exact = method in ("dense", "dense-evx", "arpack", "auto")
+    assert theory.subspace_overlap(eig.vectors, v_ref) > 1 - (1e-8 if exact else 1e-4)
+    np.testing.assert_allclose(eig.vectors.T @ eig.vectors, np.eye(d), atol=1e-8)
+    np.testing.assert_allclose(eig.frobenius_sq, np.sum(Mind**2), rtol=1e-12)
+
+
+def test_chebyshev_on_larger_matrix_with_dense_bulk():
+    """A harder case: V = 600, a gap-less bulk right below lambda_d, d = 40."""
+    rng = np.random.default_rng(7)
+    V, d = 600, 40
+    Q, _ = np.linalg.qr(rng.standard_normal((V, V)))
+    lam = np.concatenate([np.geomspace(200, 20, d), np.sort(rng.uniform(-19, 19.5, V - d - 30))[::-1], -rng.uniform(100, 1500, 30)])
+    M = (Q * lam) @ Q.T
+    M = 0.5 * (M + M.T)
+    w_ref, v_ref = dense_top(M, d)
+    eig = theory.top_eigenpairs(M, d, method="chebyshev")
+    assert np.max(np.abs(eig.values - w_ref)) <= 1e-4 * w_ref[0]
+
+
+def test_magnitude_based_solver_fails_here(Mind):
+    """The test matrix has teeth: the top-d by magnitude is a different subspace."""
+    d = 10
+    w_ref, v_ref = dense_top(Mind, d)
+    w, v = np.linalg.eigh(Mind)
+    by_mag = np.argsort(np.abs(w))[::-1][:d]
+    assert np.all(w[by_mag] < 0)
+    assert theory.subspace_overlap(v[:, by_mag], v_ref) < 1e-6
+    # and a plain (magnitude) subspace iteration converges to that wrong subspace
+    X = np.random.default_rng(0).standard_normal((Mind.shape[0], d))
+    for _ in range(200):
+        X, _ = np.linalg.qr(Mind @ X)
+    assert theory.subspace_overlap(X, v_ref) < 0.05
+
+
+def test_bad_inputs(Mind):
+    with pytest.raises(ValueError, match="d must be < V"):
+        theory.top_eigenpairs(Mind, Mind.shape[0])
+    with pytest.raises(ValueError, match="d must be >= 1"):
+        theory.top_eigenpairs(Mind, 0)
+    A = Mind.copy()
+    A[3, 5] += 1.0
+    with pytest.raises(ValueError, match=r"not symmetric: \|M\[(3,5|5,3)\]"):
+        theory.top_eigenpairs(A, 5)
+    B = Mind.copy()
+    B[2, 2] = np.nan
+    with pytest.raises(ValueError, match="non-finite"):
+        theory.top_eigenpairs(B, 5)
+    with pytest.raises(ValueError, match="square"):
+        theory.top_eigenpairs(Mind[:, :-1], 5)
+    with pytest.raises(ValueError, match="unknown method"):
+        theory.top_eigenpairs(Mind, 5, method="magic")
+
+
+# ------------------------------------------------------------------ closed forms
+
+
+def quarter_loss(W, M):
+    R = W @ W.T - M
+    return 0.25 * float(np.sum(R * R))
+
+
+def test_closed_form_is_minimizer(Mind):
+    d = 10
+    W = theory.closed_form_embeddings(Mind, d)
+    L0 = quarter_loss(W, Mind)
+    # Eckart-Young value: (1/4)(||M||^2 - sum of top-d lambda^2) (all top-d > 0 here)
+    w_ref, _ = dense_top(Mind, d)
+    np.testing.assert_allclose(L0, 0.25 * (np.sum(Mind**2) - np.sum(w_ref**2)), rtol=1e-10)
+    rng = np.random.default_rng(1)
+    for eps in (1e-1, 1e-2, 1e-3):
+        for _ in range(5):
+            assert quarter_loss(W + eps * rng.standard_normal(W.shape), Mind) > L0
+    # REquiv: any rotation is as good (eq. 4)
+    U, _ = np.linalg.qr(rng.standard_normal((d, d)))
+    np.testing.assert_allclose(quarter_loss(W @ U, Mind), L0, rtol=1e-12)
+    # gradient flow from a small random init ends there
+    res = flow.gradient_flow(Mind, flow.random_init(Mind.shape[0], d, 1e-3, 0), [0.0, 20.0])
+    np.testing.assert_allclose(res.loss[-1], L0, rtol=1e-8)
+    assert theory.requiv_distance(res.W[-1], W, relative=True) < 1e-5
+
+
+def test_closed_form_warns_and_clips_negative_top_eigenvalues():
+    rng = np.random.default_rng(2)
+    V = 30
+    Q, _ = np.linalg.qr(rng.standard_normal((V, V)))
+    lam = np.concatenate([[5.0, 3.0], -np.linspace(0.5, 4, V - 2)])
+    M = (Q * lam) @ Q.T
+    M = 0.5 * (M + M.T)
+    with pytest.warns(UserWarning, match="2 of the top-4 eigenvalues"):
+        W = theory.closed_form_embeddings(M, 4)
+    assert np.allclose(W[:, 2:], 0) and np.linalg.matrix_rank(W) == 2
+
+
+def test_weighted_closed_form_matches_direct_minimization():
+    rng = np.random.default_rng(4)
+    V, d = 12, 3
+    M = indefinite(V=V, d=3, seed=5, n_neg=3, neg_scale=20.0)
+    g = rng.uniform(0.3, 2.0, V)
+    W = theory.weighted_closed_form(M, g, d)
+    G = np.outer(g, g)
+
+    def fg(x):
+        X = x.reshape(V, d)
+        R = X @ X.T - M
+        return 0.25 * np.sum(G * R * R), ((G * R) @ X).ravel()
+
+    best = np.inf
+    for s in range(6):
+        x0 = np.random.default_rng(s).standard_normal(V * d)
+        r = scipy.optimize.minimize(fg, x0, jac=True, method="L-BFGS-B", options={"maxiter": 5000, "gtol": 1e-12, "ftol": 1e-15})
+        best = min(best, r.fun)
+        if r.fun <= best:
+            Wopt = r.x.reshape(V, d)
+    L_cf = fg(W.ravel())[0]
+    np.testing.assert_allclose(L_cf, best, rtol=1e-7, atol=1e-10)
+    np.testing.assert_allclose(W @ W.T, Wopt @ Wopt.T, atol=1e-4)
+    # and it differs from the unweighted solution (the weights matter)
+    assert theory.requiv_distance(theory.closed_form_embeddings(M, d), W, relative=True) > 1e-2
+    with pytest.raises(ValueError, match="non-negative"):
+        theory.weighted_closed_form(M, -g, d)
+    with pytest.raises(ValueError, match="zero entries"):
+        theory.weighted_closed_form(M, np.where(np.arange(V) == 0, 0.0, g), d)
+
+
+# ------------------------------------------------------------------ dynamics (eq. 11)
+
+
+@pytest.fixture(scope="module")
+def eig_small(Mind):
+    return theory.top_eigenpairs(Mind, 10, method="dense")
+
+
+def test_eq11_satisfies_its_ode(eig_small):
+    cf = theory.ClosedFormDynamics.aligned(eig_small, np.geomspace(1e-3, 1e-1, 10))
+    t = np.linspace(0.01, 6.0, 400)
+    h = 1e-6
+    s = cf.s(t)
+    dsdt = (cf.s(t + h) - cf.s(t - h)) / (2 * h)
+    rhs = 0.5 * (eig_small.values * s - s**3)  # ds/dt = (1/2)(lambda s - s^3)
+    np.testing.assert_allclose(dsdt, rhs, rtol=1e-6, atol=1e-8 * np.abs(rhs).max())
+    # and the wrong time scale (no 1/2) does not fit: the test has teeth
+    assert np.max(np.abs(dsdt - 2 * rhs)) > 1e-2 * np.abs(rhs).max()
+
+
+def test_eq11_limits_and_tau(eig_small):
+    s0 = np.full(10, 1e-3)
+    cf = theory.ClosedFormDynamics.aligned(eig_small, s0)
+    np.testing.assert_allclose(cf.s(0.0), s0, rtol=1e-14)
+    np.testing.assert_allclose(cf.s2(1e4), eig_small.values, rtol=1e-12)
+    # at t = tau_k, s_k^2 is (almost exactly) half of lambda_k
+    u = np.array([cf.s2(tk)[k] for k, tk in enumerate(cf.tau)])
+    np.testing.assert_allclose(u / eig_small.values, 0.5, atol=1e-5)
+    # loss is exact: matches (1/4)||W W^T - M||^2 of the predicted W(t)
+    for t in (0.0, cf.tau[0], cf.tau[-1], 50.0):
+        np.testing.assert_allclose(cf.loss(t), quarter_loss(cf.W(t), eig_small.vectors @ np.diag(eig_small.values) @ eig_small.vectors.T) + 0.25 * (eig_small.frobenius_sq - np.sum(eig_small.values**2)), rtol=1e-10)
+    # effective rank staircase
+    assert cf.effective_rank(0.0) == 0 and cf.effective_rank(1e3) == 10
+    r = cf.effective_rank(np.linspace(0, 2 * cf.tau[-1], 50))
+    assert np.all(np.diff(r) >= 0)
+    e = cf.effective_rank(np.array([cf.tau[0], 1e3]), kind="entropy")
+    assert 1 <= e[0] < e[1] <= 10
+
+
+def test_dynamics_negative_eigenvalue_decays():
+    eig = theory.Eigenpairs(values=np.array([2.0, 0.0, -1.0]), vectors=np.eye(5)[:, :3], method="x", frobenius_sq=5.0)
+    cf = theory.ClosedFormDynamics.aligned(eig, 0.5)
+    s2 = cf.s2(np.array([0.0, 1.0, 1e6]))
+    np.testing.assert_allclose(s2[1, 1], 0.25 / (1 + 0.25 * 1.0))  # lambda = 0: u0 / (1 + u0 t)
+    assert s2[2, 2] == 0.0 and np.isclose(s2[2, 0], 2.0)
+    assert np.isinf(cf.tau[1]) and np.isinf(cf.tau[2])
+
+
+def test_requiv_tools():
+    rng = np.random.default_rng(0)
+    W = rng.standard_normal((40, 5))
+    U, _ = np.linalg.qr(rng.standard_normal((5, 5)))
+    R = theory.align_rotation(W @ U, W)
+    np.testing.assert_allclose(R @ R.T, np.eye(5), atol=1e-12)
+    np.testing.assert_allclose(W @ U @ R, W, atol=1e-10)
+    assert theory.requiv_distance(W @ U, W) < 1e-10
+    assert theory.subspace_overlap(W @ U, W) == pytest.approx(1.0)
+    Z = rng.standard_normal((40, 5))
+    Z -= W @ np.linalg.lstsq(W, Z, rcond=None)[0]
+    assert theory.subspace_overlap(W, Z) < 1e-20
