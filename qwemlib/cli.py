@@ -6,6 +6,10 @@ Subcommands:
   (svd(M*) = QWEM's minimiser by Theorem 1, svd(PPMI), svd(PMI)), prints the
   benchmark table and saves the embeddings (``.npz``, loadable with
   :meth:`qwemlib.evaluate.Embeddings.load`).
+* ``qwem train`` trains QWEM and word2vec (SGNS) by SGD with :mod:`qwemlib.train`
+  from small random initialization and writes the figure of their singular
+  values against time with the closed-form prediction (eq. 11/13) on the same
+  time axis (``t = 2 g sum(eta)``, no fitted factors), plus the records (``.npz``).
 * ``qwem data`` lists the registered data files and where each was found.
 
 Sizes come from a preset (``--scale`` or ``QWEM_SCALE``) and may be overridden
@@ -23,7 +27,9 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-__all__ = ["main", "solve"]
+import numpy as np
+
+__all__ = ["main", "solve", "train_and_compare"]
 
 
 def _preset_from_args(args):
@@ -115,6 +121,114 @@ def _cmd_solve(args) -> int:
     return 0
 
 
+def train_and_compare(preset, *, losses=("qwem", "sgns"), steps=300, lr=None, batch=50_000,
+                      init_scale=1e-3, dtype="float32", seed=0, out_dir: Path | None = None,
+                      log=print) -> dict:
+    """SGD runs of QWEM and SGNS at a preset, with the closed-form theory on their time axis.
+
+    Returns a dict with ``results`` (loss -> :class:`~qwemlib.train.TrainResult`),
+    ``theory`` (loss -> (times, s(t)) of eq. 11 started from that run's W(0)),
+    ``overlap`` (loss -> top-d subspace overlap of the final W with M*'s top-d
+    eigenvectors) and ``figure`` (plotly).
+    """
+    from . import plots, stats, theory
+    from . import train as tr
+
+    if preset.dim >= preset.vocab:
+        raise ValueError(f"d={preset.dim} must be smaller than V={preset.vocab}")
+    st = stats.corpus_statistics(preset)
+    eig = theory.top_eigenpairs(st.M, preset.dim)
+    out = {"results": {}, "theory": {}, "overlap": {}}
+    g_sgns = sgns_mean_G(st.P_ij, st.P_i)
+    fig = None
+    for loss in losses:
+        kw = dict(loss=loss, dim=preset.dim, steps=steps, batch_pos=batch, batch_neg=batch,
+                  init="gaussian", init_scale=init_scale, dtype=dtype, seed=seed,
+                  window=preset.window, n_snapshots=2)
+        if lr is not None:
+            # Same theory time per step for both losses: eta_sgns = 2 eta / G_mean.
+            kw["lr"] = lr if loss == "qwem" else 2 * lr / g_sgns
+        cfg = tr.TrainConfig(**kw)
+        log(f"training {loss}: {steps} steps of {batch:,}+{batch:,} pairs, lr={cfg.lr:.4g}, "
+            f"init N(0, {init_scale:g}^2), {dtype}")
+        res = tr.train(st.corpus.ids, st.corpus.article_offsets, st.cooc, cfg,
+                       progress=not __import__("os").environ.get("CI"))
+        dyn = theory.ClosedFormDynamics.from_initial(eig, res.snapshots[0])
+        # trainer's clock: QWEM t = 2 sum(eta) (g = 1); SGNS sum(eta), times G_mean here.
+        times = res.times if loss == "qwem" else res.times * g_sgns
+        t_th = np.linspace(0, float(times[-1]), 400)
+        out["results"][loss] = res
+        out["theory"][loss] = (t_th, dyn.s(t_th))
+        out["overlap"][loss] = theory.subspace_overlap(res.W, eig.vectors)
+        log(f"  {res.wall_time:.1f} s, {res.pairs_per_second:,.0f} pairs/s on {res.device}; "
+            f"top-{preset.dim} overlap with M*'s eigenvectors {out['overlap'][loss]:.3f}")
+        name = "QWEM SGD" if loss == "qwem" else f"word2vec (SGNS) SGD, g = mean G = {g_sgns:.3g}"
+        f = plots.singular_values_vs_time(
+            times, res.singular_values, dyn.s(t_th), t_theory=t_th, squared=True,
+            caption=f"{preset.caption()}; {name}, {steps} steps, batch {batch:,}+{batch:,}, "
+                    f"lr {cfg.lr:g}, init scale {init_scale:g}; theory: eq. 11 from this run's W(0)",
+            title=f"{name}: s_k(t)^2 against the closed form", measured_name=name,
+            time_label="theory time t = 2 g sum(lr)")
+        fig = f if fig is None else _stack(fig, f)
+        if out_dir is not None:
+            out_dir.mkdir(parents=True, exist_ok=True)
+            np.savez(out_dir / f"train-{loss}.npz", steps=res.steps, times=times,
+                     singular_values=res.singular_values, loss=res.loss, W=res.W,
+                     theory_times=t_th, theory_s=dyn.s(t_th), eigenvalues=eig.values)
+    out["figure"] = fig
+    if out_dir is not None and fig is not None:
+        fig.write_html(out_dir / "singular_values.html", include_plotlyjs=True)
+    return out
+
+
+def sgns_mean_G(P_ij, P_i, subsample: float | None = 1e-5, neg_power: float = 0.75) -> float:
+    """Mean over all (i, j) of SGNS's reweighting ``G_ij`` with the trainer's tricks.
+
+    To second order around 0, SGNS with subsampling weights ``acc_i acc_j`` (eq. 15-16)
+    and negatives ``j ~ Q_j = P_j^{3/4} / sum P^{3/4}`` has per-pair curvature ``G_ij / 8``
+    with ``G_ij = acc_i acc_j (P_ij + (P_i Q_j + P_j Q_i) / 2)``; QWEM under Setting 1 has
+    ``G = 1``. Using the mean ``G`` as SGNS's ``g`` puts one SGD step of size ``eta`` at
+    ``dt = G_mean * eta`` on the theory's axis (QWEM: ``dt = 2 eta``). The clock is
+    nominal, because SGNS's ``G`` is not constant (Proposition, eq. 8).
+    """
+    if subsample is not None:
+        r = subsample / P_i
+        acc = np.minimum(1.0, r + np.sqrt(r))
+    else:
+        acc = np.ones_like(P_i)
+    Q = P_i**neg_power
+    Q = Q / Q.sum()
+    A = np.outer(acc, acc)
+    neg = 0.5 * (np.outer(P_i, Q) + np.outer(Q, P_i))
+    return float(np.mean(A * (P_ij + neg)))
+
+
+def _stack(a, b):
+    """Put two figures' traces one above the other (two rows, shared styling)."""
+    from plotly.subplots import make_subplots
+
+    fig = make_subplots(rows=2, cols=1, subplot_titles=(a.layout.title.text, b.layout.title.text),
+                        vertical_spacing=0.12)
+    for i, src in enumerate((a, b), start=1):
+        for tr_ in src.data:
+            fig.add_trace(tr_, row=i, col=1)
+        fig.update_xaxes(title_text=src.layout.xaxis.title.text, row=i, col=1)
+        fig.update_yaxes(title_text=src.layout.yaxis.title.text, row=i, col=1)
+    fig.update_layout(height=900, showlegend=False)
+    return fig
+
+
+def _cmd_train(args) -> int:
+    p = _preset_from_args(args)
+    out = args.out if args.out else Path("_build") / "train" / p.name
+    print(f"qwem train: {p.caption()}")
+    losses = ("qwem", "sgns") if args.loss == "both" else (args.loss,)
+    train_and_compare(p, losses=losses, steps=args.steps, lr=args.lr, batch=args.batch,
+                      init_scale=args.init_scale, dtype=args.dtype, seed=args.seed, out_dir=out)
+    print(f"figure: {out / 'singular_values.html'}; records: {out}/train-*.npz")
+    return 0
+
+
 def _cmd_data(args) -> int:
     from . import data
 
@@ -143,6 +257,26 @@ def build_parser() -> argparse.ArgumentParser:
                    help="analogy protocol(s) (default: both)")
     s.add_argument("--out", type=Path, default=None, help="output folder (default _build/embeddings/<preset>)")
     s.set_defaults(func=_cmd_solve)
+
+    t = sub.add_parser("train", help="SGD training of QWEM and word2vec with the theory overlaid")
+    t.add_argument("--scale", default=None, help="preset: ci, local or full")
+    t.add_argument("--corpus", default=None)
+    t.add_argument("--vocab", type=int, default=None)
+    t.add_argument("--dim", type=int, default=None)
+    t.add_argument("--window", type=int, default=None)
+    t.add_argument("--max-tokens", dest="max_tokens", type=int, default=None)
+    t.add_argument("--min-article-tokens", dest="min_article_tokens", type=int, default=None)
+    t.add_argument("--loss", choices=["both", "qwem", "sgns"], default="both")
+    t.add_argument("--steps", type=int, default=300)
+    t.add_argument("--lr", type=float, default=6e-5,
+                   help="base learning rate; the Setting-1 weights reach ~1e8 for rare pairs, so "
+                        "lr above ~1e-4 diverges at batch 50,000 (ci preset)")
+    t.add_argument("--batch", type=int, default=50_000, help="positive (= negative) pairs per step")
+    t.add_argument("--init-scale", dest="init_scale", type=float, default=1e-3)
+    t.add_argument("--dtype", choices=["float32", "float64"], default="float32")
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--out", type=Path, default=None, help="output folder (default _build/train/<preset>)")
+    t.set_defaults(func=_cmd_train)
 
     d = sub.add_parser("data", help="list the registered data files and where they were found")
     d.add_argument("--no-verify", dest="verify", action="store_false")

@@ -625,6 +625,32 @@ class ClosedFormDynamics:
         return cls.aligned(eig, s)
 
     @classmethod
+    def from_initial(cls, eig: Eigenpairs, W0, *, s0: str = "projected") -> "ClosedFormDynamics":
+        """The prediction for a run that started from the given ``W0`` (shape ``(V, d)``).
+
+        Like :meth:`from_random_init`, but with the actual initial embeddings of a
+        run (for example an SGD run of :mod:`qwemlib.train`), so theory and
+        experiment share ``S(0)``: ``"projected"`` uses ``|R_kk|`` of the QR
+        factorization of ``(V*_d^T W0)^T``, ``"svd"`` the singular values of ``W0``.
+
+        Used in: ``qwem train`` (:mod:`qwemlib.cli`), book/05_training.md.
+        """
+        W0 = np.asarray(W0, dtype=float)
+        if W0.ndim != 2 or W0.shape[0] != eig.V:
+            raise ValueError(f"W0 must have shape (V={eig.V}, d); got {W0.shape}")
+        if W0.shape[1] < eig.d:
+            raise ValueError(f"W0 has {W0.shape[1]} columns but the eigenpairs have d={eig.d}")
+        W0 = W0[:, : eig.d] if W0.shape[1] > eig.d else W0
+        if s0 == "svd":
+            s = np.linalg.svd(W0, compute_uv=False)
+        elif s0 == "projected":
+            A = eig.vectors.T @ W0
+            s = np.abs(np.diag(np.linalg.qr(A.T, mode="r")))
+        else:
+            raise ValueError(f"s0 must be 'projected' or 'svd'; got {s0!r}")
+        return cls.aligned(eig, s)
+
+    @classmethod
     def from_matrix(cls, M, d: int, *, s0=None, sigma=None, seed: int = 0, init: str = "svd", **kw):
         """Eigendecompose ``M`` once and build the dynamics: aligned (``s0``) or random (``sigma``)."""
         if (s0 is None) == (sigma is None):

@@ -37,3 +37,28 @@ def test_solve_rejects_V_beyond_vocabulary(tmp_path, capsys):
 def test_data_lists_registry(capsys):
     assert cli.main(["data", "--no-verify"]) == 0
     assert "google-analogies" in capsys.readouterr().out
+
+
+def test_train_writes_records_and_figure(tmp_path, capsys):
+    rc = cli.main(["train", "--scale", "ci", "--vocab", "300", "--dim", "4", "--steps", "12",
+                   "--batch", "2000", "--out", str(tmp_path)])
+    assert rc == 0
+    import numpy as np
+
+    for loss in ("qwem", "sgns"):
+        z = np.load(tmp_path / f"train-{loss}.npz")
+        assert z["singular_values"].shape[1] == 4 and np.all(np.isfinite(z["singular_values"]))
+        assert z["times"][-1] > 0 and z["theory_s"].shape == (400, 4)
+    assert (tmp_path / "singular_values.html").stat().st_size > 10_000
+    assert "overlap" in capsys.readouterr().out
+
+
+def test_sgns_mean_G_matches_definition():
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    V = 6
+    P = rng.random((V, V)); P = (P + P.T) / (P + P.T).sum()
+    Pi = rng.random(V) + 0.1; Pi /= Pi.sum()
+    g = cli.sgns_mean_G(P, Pi, subsample=None, neg_power=1.0)
+    assert np.isclose(g, np.mean(P + np.outer(Pi, Pi)))
