@@ -70,6 +70,7 @@ def main() -> int:
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args()
 
+    load_start = os.getloadavg()
     res: dict = {"args": vars(args) | {"json": str(args.json)}, "machine": {
         "cpu_count": os.cpu_count(), "platform": platform.platform(),
         "processor": platform.processor()}}
@@ -190,6 +191,9 @@ def main() -> int:
     rows.append(("peak memory (max RSS)", "", "", f"{res['peak_rss_gb']:.2f} GB"))
 
     w = [max(len(r[i]) for r in rows) for i in range(4)]
+    res["loadavg_start_end"] = [load_start[0], os.getloadavg()[0]]
+    print(f"\n(1-min load average at start {load_start[0]:.1f}, at end {os.getloadavg()[0]:.1f} on "
+          f"{os.cpu_count()} cores: timings are inflated when it exceeds the core count)")
     print(f"\nFoundation benchmark: {args.corpus}, first {args.shards} shard(s), V = {V:,}, d = {args.dim}, "
           f"window {L} each side; {os.cpu_count()} cores, {platform.processor() or platform.machine()}")
     print("  ".join(h.ljust(w[i]) for i, h in enumerate(["step", "throughput", "time", "notes"])))
