@@ -7,7 +7,7 @@ VENV    ?= .venv
 BIN      = $(VENV)/bin
 export QWEM_SCALE ?= ci
 
-.PHONY: setup assets book test test-unit test-notebooks test-browser solve bench clean
+.PHONY: setup assets book test test-unit test-slow test-notebooks test-browser solve train bench clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -31,7 +31,11 @@ test: setup
 	$(MAKE) test-unit test-notebooks test-browser
 
 test-unit:
-	$(BIN)/python -m pytest tests -m "not browser"
+	$(BIN)/python -m pytest tests -m "not browser and not slow"
+
+# Long checks (minutes on 2 cores): e.g. the ci SGD run's top-50 overlap with M*.
+test-slow:
+	$(BIN)/python -m pytest tests -m slow
 
 # Every chapter in _toc.yml, run top to bottom at QWEM_SCALE (outputs not compared).
 test-notebooks:
@@ -41,6 +45,9 @@ test-notebooks:
 # Builds _build/html first if it is missing or stale; needs /usr/bin/chromium.
 test-browser:
 	$(BIN)/python -m pytest tests/test_book.py -m browser
+
+train: setup
+	$(BIN)/qwem train --scale $(QWEM_SCALE)
 
 bench: setup
 	$(BIN)/python bench/bench_foundation.py
