@@ -46,23 +46,12 @@ CHROMIUM_ARGS = [
 
 def _toc_pages() -> list[str]:
     """HTML paths of the pages listed in ``_toc.yml``, plus index, search and genindex."""
-    import yaml
+    import importlib.util
 
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    files = [toc["root"]]
-
-    def walk(node):
-        if isinstance(node, dict):
-            if "file" in node:
-                files.append(node["file"])
-            for v in node.values():
-                walk(v)
-        elif isinstance(node, list):
-            for v in node:
-                walk(v)
-
-    walk(toc.get("parts", toc.get("chapters", [])))
-    return ["index.html"] + [f"{f}.html" for f in files] + ["search.html", "genindex.html"]
+    spec = importlib.util.spec_from_file_location("sync_notebooks", ROOT / "tools" / "sync_notebooks.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return ["index.html"] + [f"{f}.html" for f in mod.toc_entries()] + ["search.html", "genindex.html"]
 
 
 PAGES = _toc_pages()

@@ -29,7 +29,8 @@ ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "_build" / "nbval"
 
 
-def toc_files() -> list[Path]:
+def toc_entries() -> list[str]:
+    """The ``file:`` entries of ``_toc.yml`` (root first), without extensions."""
     toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
     files = [toc["root"]]
 
@@ -44,6 +45,11 @@ def toc_files() -> list[Path]:
                 walk(v)
 
     walk(toc.get("parts", toc.get("chapters", [])))
+    return files
+
+
+def toc_files() -> list[Path]:
+    files = toc_entries()
     out = []
     for f in files:
         for ext in (".md", ".ipynb"):
