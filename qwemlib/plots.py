@@ -64,6 +64,7 @@ class _BookRenderer(pio.base_renderers.MimetypeRenderer):
             default_width="100%",
             default_height=fig_dict.get("layout", {}).get("height") or 480,
             validate=False,
+            auto_play=False,  # slider figures must open on their initial frame, not animate
             config={"displaylogo": False, "responsive": True},
         )
         return {"text/html": html}

@@ -14,7 +14,7 @@ so the paper's eq. 11 and its Lemma use the same time scale (checked by finite
 differences in ``tests/test_theory.py``). ``u_k`` passes half its final value at
 ``t ~= tau_k = ln(lambda_k / s_k(0)^2) / lambda_k``.
 
-Used in: book/02_matrix_factorization.md, book/03_aligned_dynamics.md,
+Used in: book/02_qwem_matrix_factorization.md, book/03_aligned_dynamics.md,
 book/04_stepwise.md, book/05_training.md, book/06_qwem_vs_word2vec.md.
 """
 
@@ -413,7 +413,7 @@ def top_eigenpairs(M, d: int, *, method: str = "auto", seed: int = 0, **options)
         ValueError: bad ``M`` (non-square, non-symmetric, NaN/inf), bad ``d``
             (``d < 1`` or ``d >= V``), or unknown ``method``.
 
-    Used in: book/02_matrix_factorization.md, book/04_stepwise.md, book/06_qwem_vs_word2vec.md.
+    Used in: book/02_qwem_matrix_factorization.md, book/04_stepwise.md, book/06_qwem_vs_word2vec.md.
     """
     M = validate_symmetric(M, "M")
     V = M.shape[0]
@@ -480,7 +480,7 @@ def closed_form_embeddings(M, d: int, *, eig: Eigenpairs | None = None, **kw) ->
     Returns:
         ``(V, d)`` float64 embeddings.
 
-    Used in: book/02_matrix_factorization.md, book/06_qwem_vs_word2vec.md.
+    Used in: book/02_qwem_matrix_factorization.md, book/06_qwem_vs_word2vec.md.
     """
     if eig is None:
         eig = top_eigenpairs(M, d, **kw)
@@ -509,7 +509,7 @@ def weighted_closed_form(M, g, d: int, **kw) -> np.ndarray:
     Returns:
         ``(V, d)`` float64 embeddings.
 
-    Used in: book/02_matrix_factorization.md, book/08_appendix.md.
+    Used in: book/02_qwem_matrix_factorization.md, book/08_appendix.md.
     """
     M = validate_symmetric(M, "M")
     V = M.shape[0]
