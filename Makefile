@@ -42,9 +42,10 @@ test-notebooks:
 	$(BIN)/python tools/sync_notebooks.py
 	CI=1 $(BIN)/python -m pytest --nbval-lax -p no:cacheprovider _build/nbval
 
-# Builds _build/html first if it is missing or stale; needs /usr/bin/chromium.
+# The built site (built first if missing or stale) and the stepwise chapter live in
+# JupyterLab (slider moved, figure changes); needs /usr/bin/chromium.
 test-browser:
-	$(BIN)/python -m pytest tests/test_book.py -m browser
+	$(BIN)/python -m pytest tests/test_book.py tests/test_jupyterlab.py -m browser
 
 train: setup
 	$(BIN)/qwem train --scale $(QWEM_SCALE)

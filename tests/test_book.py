@@ -208,3 +208,54 @@ def test_math_and_plotly_share_a_page(site, server, browser):
     assert page.evaluate("() => typeof window.require === 'function' && !!window.Plotly")
     ctx.close()
     assert not errors, errors
+
+
+# Pages whose precomputed (kernel-free) plotly sliders must switch figures.
+SLIDER_PAGES = ["book/04_stepwise.html"]
+
+
+@pytest.mark.parametrize("page_path", SLIDER_PAGES)
+def test_precomputed_slider_changes_figure(page_path, site, server, browser):
+    """Click each slider's rail on a page: the active step and the drawn data change.
+
+    Saves ``_build/screenshots/<page>__slider_moved.png`` with the slider moved.
+    """
+    ctx = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = ctx.new_page()
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(server + page_path, wait_until="load")
+    page.wait_for_load_state("networkidle")
+    page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot .main-svg').length > 0")
+    # plotly figures that carry a slider (precomputed frames)
+    n = page.evaluate("""() => Array.from(document.querySelectorAll('.js-plotly-plot'))
+        .filter(gd => gd.layout && gd.layout.sliders && gd.layout.sliders.length).length""")
+    assert n > 0, f"{page_path}: no plotly figure with a slider"
+    state = """(i) => {
+        const gd = Array.from(document.querySelectorAll('.js-plotly-plot'))
+            .filter(gd => gd.layout && gd.layout.sliders && gd.layout.sliders.length)[i];
+        return {active: gd._fullLayout.sliders[0].active,
+                steps: gd._fullLayout.sliders[0].steps.length,
+                data: JSON.stringify(gd.data.map(t => [t.x, t.y, t.z]))};
+    }"""
+    for i in range(n):
+        before = page.evaluate(state, i)
+        assert before["steps"] > 1, f"{page_path}: slider {i} has {before['steps']} step(s)"
+        rail = page.locator(".js-plotly-plot:has(.slider-container)").nth(i).locator(
+            "rect.slider-rail-touch-rect").first
+        rail.scroll_into_view_if_needed()
+        box = rail.bounding_box()
+        assert box, f"{page_path}: slider {i} rail is not drawn"
+        # click the step farthest from the active one
+        frac = 0.97 if before["active"] < before["steps"] / 2 else 0.03
+        page.mouse.click(box["x"] + frac * box["width"], box["y"] + box["height"] / 2)
+        page.wait_for_function(
+            f"(b) => ({state})({i}).active !== b.active && ({state})({i}).data !== b.data",
+            arg=before, timeout=15_000)
+        after = page.evaluate(state, i)
+        assert after["active"] != before["active"] and after["data"] != before["data"]
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / (page_path.replace("/", "__").removesuffix(".html")
+                                      + "__slider_moved.png")), full_page=True)
+    ctx.close()
+    assert not errors, f"{page_path}: uncaught errors: {errors}"

@@ -62,6 +62,16 @@ def key_execution_cache(scale: str, force: bool) -> None:
     KEY_FILE.write_text(key + "\n")
 
 
+def drop_source_maps(html: Path) -> None:
+    """Delete the themes' ``*.map`` files: only browser dev tools ever fetch them."""
+    maps = [p for p in (html / "_static").rglob("*.map") if p.is_file()]
+    size = sum(p.stat().st_size for p in maps)
+    for p in maps:
+        p.unlink()
+    if maps:
+        print(f"build_book: removed {len(maps)} source maps ({size / 2**20:.1f} MiB)")
+
+
 def report_site(html: Path, top: int = 10) -> int:
     files = [p for p in html.rglob("*") if p.is_file()]
     total = sum(p.stat().st_size for p in files)
@@ -102,6 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"build_book: jupyter-book finished in {dt:.0f} s with exit status {rc}")
     html = BUILD / "html"
     if html.exists():
+        drop_source_maps(html)
         report_site(html)
     if rc != 0:
         reports = BUILD / "html" / "reports"
