@@ -123,13 +123,14 @@ def _cmd_solve(args) -> int:
 
 def train_and_compare(preset, *, losses=("qwem", "sgns"), steps=300, lr=None, batch=50_000,
                       init_scale=1e-3, dtype="float32", seed=0, out_dir: Path | None = None,
-                      log=print) -> dict:
+                      log=print, negatives: str = "unigram") -> dict:
     """SGD runs of QWEM and SGNS at a preset, with the closed-form theory on their time axis.
 
     Returns a dict with ``results`` (loss -> :class:`~qwemlib.train.TrainResult`),
     ``theory`` (loss -> (times, s(t)) of eq. 11 started from that run's W(0)),
     ``overlap`` (loss -> top-d subspace overlap of the final W with M*'s top-d
-    eigenvectors) and ``figure`` (plotly).
+    eigenvectors) and ``figure`` (plotly). ``negatives`` is QWEM's
+    :attr:`~qwemlib.train.TrainConfig.negatives` (SGNS always samples word2vec's negatives).
     """
     from . import plots, stats, theory
     from . import train as tr
@@ -144,13 +145,15 @@ def train_and_compare(preset, *, losses=("qwem", "sgns"), steps=300, lr=None, ba
     for loss in losses:
         kw = dict(loss=loss, dim=preset.dim, steps=steps, batch_pos=batch, batch_neg=batch,
                   init="gaussian", init_scale=init_scale, dtype=dtype, seed=seed,
-                  window=preset.window, n_snapshots=2)
+                  window=preset.window, n_snapshots=2,
+                  negatives=negatives if loss == "qwem" else "unigram")
         if lr is not None:
             # Same theory time per step for both losses: eta_sgns = 2 eta / G_mean.
             kw["lr"] = lr if loss == "qwem" else 2 * lr / g_sgns
         cfg = tr.TrainConfig(**kw)
         log(f"training {loss}: {steps} steps of {batch:,}+{batch:,} pairs, lr={cfg.lr:.4g}, "
-            f"init N(0, {init_scale:g}^2), {dtype}")
+            f"init N(0, {init_scale:g}^2), {dtype}"
+            + (f", negatives={cfg.negatives}" if loss == "qwem" else ""))
         res = tr.train(st.corpus.ids, st.corpus.article_offsets, st.cooc, cfg,
                        progress=not __import__("os").environ.get("CI"))
         dyn = theory.ClosedFormDynamics.from_initial(eig, res.snapshots[0])
@@ -224,7 +227,8 @@ def _cmd_train(args) -> int:
     print(f"qwem train: {p.caption()}")
     losses = ("qwem", "sgns") if args.loss == "both" else (args.loss,)
     train_and_compare(p, losses=losses, steps=args.steps, lr=args.lr, batch=args.batch,
-                      init_scale=args.init_scale, dtype=args.dtype, seed=args.seed, out_dir=out)
+                      init_scale=args.init_scale, dtype=args.dtype, seed=args.seed, out_dir=out,
+                      negatives=args.negatives)
     print(f"figure: {out / 'singular_values.html'}; records: {out}/train-*.npz")
     return 0
 
@@ -275,6 +279,10 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--init-scale", dest="init_scale", type=float, default=1e-3)
     t.add_argument("--dtype", choices=["float32", "float64"], default="float32")
     t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--negatives", choices=["unigram", "uniform", "exact"], default="unigram",
+                   help="QWEM's estimator (TrainConfig.negatives): unigram (the paper's sampler), "
+                        "uniform (negatives uniform over the V x V cells, ~7x less gradient variance) "
+                        "or exact (negative and quartic terms exact, ~66x less; not pure pair sampling)")
     t.add_argument("--out", type=Path, default=None, help="output folder (default _build/train/<preset>)")
     t.set_defaults(func=_cmd_train)
 

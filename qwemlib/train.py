@@ -1,10 +1,10 @@
 """JAX SGD trainer for QWEM (eq. 3) and word2vec SGNS (eq. 1), with the sampler on the device.
 
 Every step draws ``batch_pos`` positive pairs from the token stream and ``batch_neg``
-negative pairs from the unigram distribution *on the device* (``jax.random``), takes one
-SGD step on tied embeddings ``W`` (shape ``(V, d)``, ``W' = W``), and many steps are
-fused in one jitted ``lax.while_loop`` so the host only wakes up at record and
-checkpoint steps.
+negative pairs from the unigram distribution (by default; QWEM has two lower-variance
+estimators, see below) *on the device* (``jax.random``), takes one SGD step on tied
+embeddings ``W`` (shape ``(V, d)``, ``W' = W``), and many steps are fused in one jitted
+``lax.while_loop`` so the host only wakes up at record and checkpoint steps.
 
 Positive pairs (docs/CONVENTIONS.md): a centre position ``p`` is drawn uniformly from
 the ``N`` tokens, an offset magnitude ``j`` in ``1..L`` with probability
@@ -28,6 +28,47 @@ and, with the batch loss defined as the *mean* over the positive plus the *mean*
 negative pairs,
 ``E[batch loss] = L(W) = (1/4) ||W W^T - M*||_F^2 + const`` (eq. 6) and
 ``E[grad batch loss] = grad L(W) = (W W^T - M*) W`` exactly.
+
+Lower-variance estimators of the same QWEM loss (opt-in, ``TrainConfig.negatives``). The
+paper's negatives (``"unigram"``, the default, unchanged) make an unbiased but noisy
+gradient: a pair of rare words that never co-occur has ``Psi_ij = 1 / (P_i P_j)`` (up to
+1.4e8 at the ci preset, V = 2,000), is drawn with probability ``P_i P_j`` and then moves two
+embeddings 1e8 times further than a typical pair; 95 % of the gradient variance comes from
+the negative half. Measured at ci (d = 50) at ``W = W*/2`` (half the closed-form minimizer,
+as in book/05_training.md), relative error ``|g_batch - grad L| / |grad L|`` of one batch of
+50k + 50k pairs, and of the average of 64 batches:
+
+* ``"unigram"``: 10.07, 1.25 (64 batches);
+* ``"uniform"``: negatives drawn uniformly from the ``V x V`` cells with weight
+  ``V^2 P_i P_j`` (so the per-pair factor ``V^2 P_i P_j Psi_ij = V^2 P_i P_j / (P_ij + P_i P_j)``
+  lies in ``(0, V^2]``: bounded, and ~``V^2`` for never-co-occurring pairs); positives from the
+  token stream as before; still pure pair-sampling SGD of eq. 3: 3.72, 0.46 (the variance
+  7.3x smaller). Drawing negatives from ``q_ij ~ P_i P_j Psi_ij`` (a ``V^2`` alias table,
+  constant weight) was evaluated and gives only 3.51 (analytic), not worth the table;
+* ``"exact"``: Setting 1's ``P_i P_j Psi_ij = 1 - P_ij Psi_ij`` rewrites eq. 3 exactly as
+  ``(1/4)||W^T W||_F^2 + ||W^T 1||^2 - 2 sum_ij P_ij Psi_ij x_ij``; the first two terms are
+  computed exactly (``O(V d^2)``) and only the linear term is sampled, from cells drawn
+  uniformly among the ``K`` co-occurring ones (``P_ij > 0``) with weight ``K P_ij Psi_ij``
+  in ``(0, K)`` (:func:`qwem_exact_batch_loss`): 1.24, 0.155 (the variance 66x smaller).
+  This is **no longer pure pair-sampling SGD**: no negative pairs are drawn and the
+  positives come from a ``(K,)`` cell table (``K = 1.65e6`` at ci), not the token stream.
+  Sampling that term from the token stream instead gives 3.25 (analytic): the positives'
+  own weights ``Psi_ij ~ 1 / P_ij`` for rare co-occurring pairs are then the noise.
+
+All three have the same expected batch loss and gradient (exactly, checked by enumeration
+in tests/test_train.py), so the time axis below is the same; they differ in the noise around
+the flow, which sets how far SGD at a given ``lr / B`` gets. At ci with the x0.1 step
+schedule, lr = 2.5e-4, 800 steps of 250k + 250k pairs (t = 0.31), the final top-50 subspace
+overlap with ``M*``'s eigenvectors is 0.459 (unigram), 0.861 (uniform) and 0.887 (exact),
+against 0.888 for the noise-free flow at that ``t`` (full-batch steps of ``lr = 1e-4``). Top-50
+overlap >= 0.95 needs ``t ~ 0.7`` of the flow (0.953 at 0.7, 0.980 at 1.2) *and* little noise:
+cosine schedule, t = 1.2, ``"uniform"`` 0.960 with 2,400 steps of 250k + 250k pairs (lr 5e-4,
+140-170 s on a shared 2-core CPU), ``"exact"`` 0.966 with 2,000 steps of 125k + 125k (lr 6e-4,
+55-105 s); tests/test_train.py runs both. With ``"unigram"``, uniform's configuration diverges
+and half its lr (t = 0.6, the same 1.2e9 pairs) ends at 0.817. For every estimator ``lr`` is
+capped by ``M*``'s most negative eigenvalue (-2315 at ci, from the ``-2`` of never-co-occurring
+cells): one step multiplies W's component along that eigenvector by ``1 + lr lambda``, stable
+for ``lr < 2 / 2315 = 8.6e-4`` (measured: lr 1e-3 diverges, 6e-4 does not).
 
 SGNS (eq. 1) with word2vec's tricks (Appendix A.3): the shrinking window is already in
 ``P_ij``; subsampling (eq. 15) enters as the weights ``Psi+_ij = Psi-_ij = Pacc(i) Pacc(j)``
@@ -79,11 +120,14 @@ __all__ = [
     "positive_pair_scale",
     "alias_table",
     "alias_distribution",
+    "uniform_negative_scale",
+    "cooccurrence_cells",
     "build_sampler",
     "sample_batch",
     "qwem_weights",
     "qwem_target",
     "qwem_batch_loss",
+    "qwem_exact_batch_loss",
     "sgns_batch_loss",
     "batch_value_and_grad",
     "full_batch_gradient",
@@ -143,6 +187,18 @@ class TrainConfig:
             ``(B, d)`` updates leave the cache; the dense step's per-pair work is the sampler's,
             ~60 % of it). The dense step's ``O(V^2 d)`` matmuls and ``O(V^2)`` memory grow
             quadratically in V, hence the threshold; on a GPU both paths are cheap.
+        negatives: the estimator of eq. 3's negative half (QWEM; see the module docstring
+            for the variances). ``"unigram"`` (default, the paper's): ``i, j ~ P_i P_j``,
+            weight 1. ``"uniform"``: ``i, j`` uniform on ``0..V-1``, weight ``V^2 P_i P_j``, so
+            the per-pair factor with ``Psi`` is bounded by ``V^2``; positives from the token
+            stream as before; 7.3x less gradient variance at ci. ``"exact"``: the quartic
+            and negative terms computed exactly via ``P_i P_j Psi_ij = 1 - P_ij Psi_ij``
+            (Setting 1, ``G = 1``), only ``-2 sum_ij P_ij Psi_ij x_ij`` sampled, from
+            ``batch_pos + batch_neg`` cells drawn uniformly among those with ``P_ij > 0``
+            (:func:`cooccurrence_cells`); not pure pair sampling, token stream unused; 66x
+            less variance at ci. All three have the same expected loss and gradient, hence
+            the same time axis. Memory of ``"exact"``: two ``(K,)`` arrays, ``K`` = number of
+            co-occurring cells (``K <= V^2``; ``V^2 < 2^31`` required).
     """
 
     loss: str = "qwem"
@@ -171,6 +227,7 @@ class TrainConfig:
     max_loss: float | None = None
     grad_path: str = "auto"
     dense_max_cells: int = 2**24
+    negatives: str = "unigram"
 
     def __post_init__(self):
         def bad(name, what):
@@ -188,6 +245,11 @@ class TrainConfig:
             bad("weighting", "choose 'word2vec' or 'uniform'")
         if self.grad_path not in ("auto", "dense", "scatter"):
             bad("grad_path", "choose 'auto', 'dense' or 'scatter'")
+        if self.negatives not in ("unigram", "uniform", "exact"):
+            bad("negatives", "choose 'unigram' (the paper's sampler), 'uniform' or 'exact'")
+        if self.negatives != "unigram" and self.loss != "qwem":
+            bad("negatives", f"{self.negatives!r} is implemented for loss='qwem' (Setting 1) only; "
+                "use 'unigram' for SGNS")
         if self.record_spacing not in ("log", "linear"):
             bad("record_spacing", "choose 'log' or 'linear'")
         for name in ("dim", "steps_per_call", "batch_pos", "batch_neg", "window"):
@@ -472,23 +534,65 @@ class Sampler:
     pos_scale: Any      # scalar c = 2 N sum(w) / Z
     neg_i: tuple        # alias table (accept, alias) for the negative centre word
     neg_j: tuple        # alias table for the negative context word
+    neg_scale: Any = None        # (V,) V * P_i (negatives="uniform" only; None otherwise)
+    cells: Any = None            # (K,) int32 cells i * V + j with P_ij > 0 ("exact" only)
+    cell_w: Any = None           # (K,) their weights K P_ij Psi_ij ("exact" only)
+    negatives: str = "unigram"   # static: "unigram", "uniform" or "exact" (TrainConfig.negatives)
 
     def tree_flatten(self):
-        return (self.ids, self.offsets, self.offset_cdf, self.pos_scale, self.neg_i, self.neg_j), None
+        children = (self.ids, self.offsets, self.offset_cdf, self.pos_scale, self.neg_i, self.neg_j,
+                    self.neg_scale, self.cells, self.cell_w)
+        return children, self.negatives
 
     @classmethod
     def tree_unflatten(cls, aux, children):
-        return cls(*children)
+        return cls(*children, negatives=aux)
 
 
 def _float_dtype(cfg):
     return jnp.float64 if cfg.dtype == "float64" else jnp.float32
 
 
-def build_sampler(tokens, article_offsets, P_i, cfg: TrainConfig) -> Sampler:
+def uniform_negative_scale(P_i) -> np.ndarray:
+    """``(V,)`` ``V * P_i``: a ``negatives="uniform"`` pair ``(i, j)`` gets weight ``V^2 P_i P_j``.
+
+    ``i`` and ``j`` are drawn uniformly from ``0..V-1``, so ``E[V^2 P_i P_j f(i, j)] =
+    sum_ij P_i P_j f(i, j)``: the negative half of eq. 3 (see :class:`TrainConfig`).
+    """
+    P_i = np.asarray(P_i, dtype=np.float64)
+    return P_i.size * P_i
+
+
+def cooccurrence_cells(P_ij, P_i) -> tuple[np.ndarray, np.ndarray]:
+    """The table of ``negatives="exact"``: cells with ``P_ij > 0`` and their weights.
+
+    Returns ``(cells, weights)``: ``cells`` (``K``,) int32 flat indices ``i * V + j`` of the
+    ``K`` cells with ``P_ij > 0`` (row-major order), ``weights`` (``K``,) float64
+    ``K P_ij Psi_ij = K P_ij / (P_ij + P_i P_j)`` (Setting 1's ``Psi``, eq. 3), each in
+    ``(0, K)``. A cell drawn uniformly from the table with its weight estimates
+    ``sum_ij P_ij Psi_ij f(i, j)`` without bias.
+    """
+    P_ij = np.asarray(P_ij, dtype=np.float64)
+    V = P_ij.shape[0]
+    if V * V >= 2**31:
+        raise ValueError(f"P_ij: V={V} has V^2 >= 2^31 cells, beyond the int32 cell index of "
+                         "negatives='exact'; use negatives='uniform'")
+    cells = np.flatnonzero(P_ij > 0)
+    if cells.size == 0:
+        raise ValueError("P_ij: no pair co-occurs (all entries are 0)")
+    p = P_ij.ravel()[cells]
+    pp = np.asarray(P_i, dtype=np.float64)[cells // V] * np.asarray(P_i, dtype=np.float64)[cells % V]
+    return cells.astype(np.int32), cells.size * (p / (p + pp))
+
+
+def build_sampler(tokens, article_offsets, P_i, cfg: TrainConfig, P_ij=None) -> Sampler:
     """Put the token stream, the article offsets and the sampling tables on the device.
 
-    Negatives: ``i ~ P_i``; ``j ~ P_j`` (QWEM) or ``j ~ P_j^{neg_power}`` (SGNS).
+    Negatives (``cfg.negatives="unigram"``, the paper's): ``i ~ P_i``; ``j ~ P_j`` (QWEM) or
+    ``j ~ P_j^{neg_power}`` (SGNS). ``cfg.negatives="uniform"`` (QWEM): ``i, j`` uniform on
+    ``0..V-1`` with weight ``V^2 P_i P_j`` (:func:`uniform_negative_scale`).
+    ``cfg.negatives="exact"`` (QWEM) needs ``P_ij``: it puts the table of
+    :func:`cooccurrence_cells` on the device (see :class:`TrainConfig`).
     Call inside ``jax.enable_x64(True)`` for ``dtype="float64"``.
     """
     ids, off = _check_corpus(tokens, article_offsets, len(P_i))
@@ -500,6 +604,15 @@ def build_sampler(tokens, article_offsets, P_i, cfg: TrainConfig) -> Sampler:
     neg_i = alias_table(P_i)
     neg_j = alias_table(P_i ** cfg.neg_power) if cfg.loss == "sgns" else neg_i
     ids_dev = jnp.asarray(ids.astype(np.uint16 if ids.max() < 2**16 else np.int32))
+    cells = None
+    if cfg.negatives == "exact":
+        if P_ij is None:
+            raise ValueError("build_sampler: negatives='exact' needs P_ij (pass P_ij=...)")
+        if np.any(P_i <= 0):
+            raise ValueError("P_i: negatives='exact' needs every word to occur (P_i > 0), so that "
+                             "G_ij = 1 in every cell (Setting 1); drop the unseen words or use "
+                             "negatives='uniform'")
+        cells = cooccurrence_cells(P_ij, P_i)
 
     def dev_table(t):
         return (jnp.asarray(t[0], dtype=fdt), jnp.asarray(t[1], dtype=jnp.int32))
@@ -511,6 +624,11 @@ def build_sampler(tokens, article_offsets, P_i, cfg: TrainConfig) -> Sampler:
         pos_scale=jnp.asarray(positive_pair_scale(off, cfg.window, cfg.weighting), dtype=fdt),
         neg_i=dev_table(neg_i),
         neg_j=dev_table(neg_j),
+        neg_scale=(jnp.asarray(uniform_negative_scale(P_i), dtype=fdt)
+                   if cfg.negatives == "uniform" else None),
+        cells=None if cells is None else jnp.asarray(cells[0]),
+        cell_w=None if cells is None else jnp.asarray(cells[1], dtype=fdt),
+        negatives=cfg.negatives,
     )
 
 
@@ -528,9 +646,23 @@ def sample_batch(key, sampler: Sampler, batch_pos: int, batch_neg: int):
     """One minibatch: ``(pos_i, pos_j, pos_w, neg_i, neg_j, neg_w)``.
 
     ``pos_w`` is ``c`` for in-article pairs and 0 for pairs that cross a boundary, so that
-    ``mean(pos_w * f(pos_i, pos_j))`` is unbiased for ``sum_ij P_ij f(i, j)``; ``neg_w`` is 1.
+    ``mean(pos_w * f(pos_i, pos_j))`` is unbiased for ``sum_ij P_ij f(i, j)``. ``neg_w`` is 1
+    for ``sampler.negatives == "unigram"`` (pairs drawn from ``P_i P_j``) and ``V^2 P_i P_j``
+    for ``"uniform"`` (pairs drawn uniformly from the ``V x V`` cells), so that in both cases
+    ``mean(neg_w * f(neg_i, neg_j))`` is unbiased for ``sum_ij P_i P_j f(i, j)``.
+
+    ``sampler.negatives == "exact"``: no token stream and no negatives; the positive half
+    holds ``batch_pos + batch_neg`` cells drawn uniformly from :func:`cooccurrence_cells`'s
+    table with their weights ``K P_ij Psi_ij`` (``mean(pos_w * f)`` is unbiased for
+    ``sum_ij P_ij Psi_ij f(i, j)``), and the negative half is empty (length 0).
     """
     fdt = sampler.offset_cdf.dtype
+    if sampler.negatives == "exact":
+        V = sampler.neg_i[0].shape[0]
+        k = jax.random.randint(key, (batch_pos + batch_neg,), 0, sampler.cells.shape[0], dtype=jnp.int32)
+        cell = sampler.cells[k]
+        empty = jnp.zeros((0,), jnp.int32)
+        return cell // V, cell % V, sampler.cell_w[k], empty, empty, jnp.zeros((0,), fdt)
     kp, km, ks, ki, kj = jax.random.split(key, 5)
     N = sampler.ids.shape[0]
     p = jax.random.randint(kp, (batch_pos,), 0, N, dtype=jnp.int32)
@@ -545,9 +677,15 @@ def sample_batch(key, sampler: Sampler, batch_pos: int, batch_neg: int):
     pos_i = sampler.ids[p].astype(jnp.int32)
     pos_j = sampler.ids[qc].astype(jnp.int32)
     pos_w = jnp.where(valid, sampler.pos_scale, jnp.zeros((), fdt))
-    neg_i = _alias_draw(ki, sampler.neg_i, batch_neg, fdt)
-    neg_j = _alias_draw(kj, sampler.neg_j, batch_neg, fdt)
-    neg_w = jnp.ones((batch_neg,), fdt)
+    if sampler.negatives == "uniform":
+        V = sampler.neg_scale.shape[0]
+        neg_i = jax.random.randint(ki, (batch_neg,), 0, V, dtype=jnp.int32)
+        neg_j = jax.random.randint(kj, (batch_neg,), 0, V, dtype=jnp.int32)
+        neg_w = sampler.neg_scale[neg_i] * sampler.neg_scale[neg_j]
+    else:
+        neg_i = _alias_draw(ki, sampler.neg_i, batch_neg, fdt)
+        neg_j = _alias_draw(kj, sampler.neg_j, batch_neg, fdt)
+        neg_w = jnp.ones((batch_neg,), fdt)
     return pos_i, pos_j, pos_w, neg_i, neg_j, neg_w
 
 
@@ -567,6 +705,25 @@ def qwem_batch_loss(W, batch, psi):
     return jnp.mean(lp) + jnp.mean(ln)
 
 
+def qwem_exact_batch_loss(W, batch, psi=None):
+    """QWEM (eq. 3) with the quartic and the negative term exact (``negatives="exact"``).
+
+    Under Setting 1 ``P_ij Psi_ij + P_i P_j Psi_ij = G_ij = 1`` in every cell, so eq. 3 is
+    ``sum_ij (x^2/4) + sum_ij P_i P_j Psi_ij x - sum_ij P_ij Psi_ij x
+    = (1/4)||W^T W||_F^2 + ||W^T 1||^2 - 2 sum_ij P_ij Psi_ij x_ij`` exactly
+    (``||W W^T||_F = ||W^T W||_F``, ``sum_ij x_ij = ||W^T 1||^2``). The first two terms cost
+    ``O(V d^2)`` and are computed exactly; only the last is estimated, from the cells of
+    :func:`sample_batch` (``mean(pos_w * x)``, ``pos_w = K P_ij Psi_ij``). Its expectation is
+    eq. 3's value and its expected gradient ``W W^T W + 2 * 1 1^T W - (M* + 2) W =
+    (W W^T - M*) W`` (``M* = 4 P Psi - 2``, eq. 5 under Setting 1). ``psi`` is unused.
+    """
+    pi, pj, pw = batch[:3]
+    G = W.T @ W
+    s = jnp.sum(W, axis=0)
+    x = jnp.sum(W[pi] * W[pj], axis=-1)
+    return 0.25 * jnp.sum(G * G) + jnp.sum(s * s) - 2.0 * jnp.mean(pw * x)
+
+
 def sgns_batch_loss(W, batch, acc):
     """Minibatch SGNS loss (eq. 1), tied weights, ``Psi+- = Pacc(i) Pacc(j)`` (eq. 16)."""
     pi, pj, pw, ni, nj, nw = batch
@@ -577,8 +734,10 @@ def sgns_batch_loss(W, batch, acc):
     return jnp.mean(lp) + jnp.mean(ln)
 
 
-def batch_value_and_grad(W, batch, weights, *, loss: str = "qwem", path: str = "scatter"):
-    """Value and gradient in ``W`` of :func:`qwem_batch_loss` / :func:`sgns_batch_loss`.
+def batch_value_and_grad(W, batch, weights, *, loss: str = "qwem", path: str = "scatter",
+                         negatives: str = "unigram"):
+    """Value and gradient in ``W`` of :func:`qwem_batch_loss` / :func:`sgns_batch_loss`
+    (or :func:`qwem_exact_batch_loss` for ``negatives="exact"``).
 
     ``path="scatter"``: ``jax.value_and_grad`` of the batch loss; its backward pass
     scatter-adds two ``d``-vectors per sampled pair into a ``(V, d)`` array (``O(B d)``
@@ -602,6 +761,11 @@ def batch_value_and_grad(W, batch, weights, *, loss: str = "qwem", path: str = "
             acceptance probabilities.
         loss: ``"qwem"`` or ``"sgns"``.
         path: ``"scatter"`` or ``"dense"``.
+        negatives: the batch's :attr:`TrainConfig.negatives`. ``"unigram"`` and ``"uniform"``
+            batches carry their sampling weights in ``pos_w``/``neg_w`` and use the same
+            code; ``"exact"`` (QWEM only) uses :func:`qwem_exact_batch_loss`: on the dense path
+            ``C`` holds ``-2 pos_w / B`` per cell and the exact terms add ``W (W^T W) +
+            2 * 1 (1^T W)``.
 
     Returns:
         ``(batch loss, (V, d) gradient)``.
@@ -610,11 +774,29 @@ def batch_value_and_grad(W, batch, weights, *, loss: str = "qwem", path: str = "
     """
     if loss not in ("qwem", "sgns"):
         raise ValueError(f"loss={loss!r}: choose 'qwem' or 'sgns'")
+    if negatives not in ("unigram", "uniform", "exact"):
+        raise ValueError(f"negatives={negatives!r}: choose 'unigram', 'uniform' or 'exact'")
+    exact = negatives == "exact"
+    if exact and loss != "qwem":
+        raise ValueError("negatives='exact' is implemented for loss='qwem' only")
     if path == "scatter":
-        fn = qwem_batch_loss if loss == "qwem" else sgns_batch_loss
+        fn = qwem_exact_batch_loss if exact else (qwem_batch_loss if loss == "qwem" else sgns_batch_loss)
         return jax.value_and_grad(fn)(W, batch, weights)
     if path != "dense":
         raise ValueError(f"path={path!r}: choose 'scatter' or 'dense'")
+    if exact:
+        pi, pj, pw = batch[:3]
+        V = W.shape[0]
+        G = W.T @ W
+        s = jnp.sum(W, axis=0)
+        cell = pi * V + pj
+        x = (W @ W.T).reshape(-1)[cell]  # one matmul and a scalar gather, as for the other estimators
+        pw = pw.astype(W.dtype)
+        value = 0.25 * jnp.sum(G * G) + jnp.sum(s * s) - 2.0 * jnp.mean(pw * x)
+        c = (-2.0 / pi.shape[0]) * pw
+        C = jnp.zeros((V * V,), W.dtype).at[jnp.concatenate([cell, pj * V + pi])].add(
+            jnp.concatenate([c, c]))
+        return value, C.reshape(V, V) @ W + W @ G + 2.0 * s[None, :]
     pi, pj, pw, ni, nj, nw = batch
     V = W.shape[0]
     fdt = W.dtype
@@ -655,11 +837,26 @@ def expected_gradient(W, tokens, article_offsets, P_ij, P_i, cfg: TrainConfig) -
 
     Enumerates every positive outcome (position ``p``, offset ``o``) with the sampler's
     probability ``(1/N) w_|o| / (2 sum w)`` and weight (``c`` or 0), and every negative
-    outcome ``(i, j)`` with the probability implied by the alias tables, and evaluates the
-    gradient of :func:`qwem_batch_loss` on that weighted "batch". Memory ``O(N L + V^2)``:
-    for small test corpora only.
+    outcome ``(i, j)`` with its probability and weight, and evaluates the gradient of
+    :func:`qwem_batch_loss` on that weighted "batch". Negatives: ``cfg.negatives="unigram"``,
+    the probability implied by the alias tables (weight 1); ``"uniform"``, ``1 / V^2`` and
+    the weight the device sampler (:func:`build_sampler`, float64) holds. ``"exact"``:
+    every entry of the device sampler's cell table with probability ``1 / K`` and its
+    weight, through :func:`qwem_exact_batch_loss`. Memory ``O(N L + V^2)``: for small test
+    corpora only.
     """
     ids, off = _check_corpus(tokens, article_offsets, len(P_i))
+    V = len(P_i)
+    if cfg.negatives != "unigram":
+        with jax.enable_x64(True):
+            s = build_sampler(ids, off, P_i, dataclasses.replace(cfg, dtype="float64"), P_ij=P_ij)
+            if cfg.negatives == "exact":
+                cells = np.asarray(s.cells).astype(np.int64)
+                empty = jnp.zeros((0,), jnp.int32)
+                batch = (jnp.asarray(cells // V, jnp.int32), jnp.asarray(cells % V, jnp.int32),
+                         jnp.asarray(s.cell_w, jnp.float64), empty, empty, jnp.zeros((0,), jnp.float64))
+                return np.asarray(jax.grad(qwem_exact_batch_loss)(jnp.asarray(W, jnp.float64), batch))
+            neg_scale = np.asarray(s.neg_scale, np.float64)
     N = ids.size
     L = cfg.window
     w = window_weights(L, cfg.weighting)
@@ -674,11 +871,15 @@ def expected_gradient(W, tokens, article_offsets, P_ij, P_i, cfg: TrainConfig) -
     c = positive_pair_scale(off, L, cfg.weighting)
     n_pos = p.size
     pw = valid * c * np.tile(prob_o, N) / N * n_pos  # mean over n_pos -> sum of prob * weight
-    accept, alias = alias_table(P_i)
-    qdist = alias_distribution(accept, alias)
-    V = len(P_i)
     ni, nj = np.meshgrid(np.arange(V), np.arange(V), indexing="ij")
-    nw = np.outer(qdist, qdist).ravel() * V * V
+    if cfg.negatives == "uniform":
+        # the V^2 cells are the "batch": cell (i, j) has probability 1 / V^2 and weight
+        # neg_scale_i neg_scale_j, and enters the mean over V^2 items times V^2
+        nw = (1.0 / (V * V)) * np.outer(neg_scale, neg_scale).ravel() * V * V
+    else:
+        accept, alias = alias_table(P_i)
+        qdist = alias_distribution(accept, alias)
+        nw = np.outer(qdist, qdist).ravel() * V * V
     with jax.enable_x64(True):
         batch = (jnp.asarray(ids[p], jnp.int32), jnp.asarray(ids[np.clip(q, 0, N - 1)], jnp.int32),
                  jnp.asarray(pw, jnp.float64), jnp.asarray(ni.ravel(), jnp.int32),
@@ -692,13 +893,14 @@ def expected_gradient(W, tokens, article_offsets, P_ij, P_i, cfg: TrainConfig) -
 
 
 def _make_runner(cfg: TrainConfig, V: int):
-    return _runner(cfg.loss, cfg.schedule, cfg.batch_pos, cfg.batch_neg, cfg.resolved_grad_path(V))
+    return _runner(cfg.loss, cfg.schedule, cfg.batch_pos, cfg.batch_neg, cfg.resolved_grad_path(V),
+                   cfg.negatives)
 
 
 @lru_cache(maxsize=32)
-def _runner(loss: str, sched: str, Bp: int, Bn: int, path: str = "scatter"):
-    """The jitted device loop for one (loss, schedule, batch sizes, path); cached across runs."""
-    vg = partial(batch_value_and_grad, loss=loss, path=path)
+def _runner(loss: str, sched: str, Bp: int, Bn: int, path: str = "scatter", negatives: str = "unigram"):
+    """The jitted device loop for one (loss, schedule, batch sizes, path, negatives); cached."""
+    vg = partial(batch_value_and_grad, loss=loss, path=path, negatives=negatives)
 
     def lr_fn(step, lr, total):
         s = step.astype(lr.dtype)
@@ -845,10 +1047,12 @@ def _train(ids, off, P_ij, P_i, cfg, resume_from, progress, evaluate_fn, t_start
     npdt = np.float64 if cfg.dtype == "float64" else np.float32
     V, d = P_i.shape[0], cfg.dim
     fp = _fingerprint(ids, off, V)
-    sampler = build_sampler(ids, off, P_i, cfg)
+    sampler = build_sampler(ids, off, P_i, cfg, P_ij=P_ij)
     M = None
     if cfg.loss == "qwem":
-        weights = jnp.asarray(qwem_weights(P_ij, P_i), dtype=fdt)
+        # "exact" never reads Psi in the loop (its weights are in the cell table)
+        weights = (jnp.zeros((), fdt) if cfg.negatives == "exact"
+                   else jnp.asarray(qwem_weights(P_ij, P_i), dtype=fdt))
         Mnp = qwem_target(P_ij, P_i)
         if cfg.record_objective:
             M = jnp.asarray(Mnp, dtype=fdt)
@@ -876,7 +1080,10 @@ def _train(ids, off, P_ij, P_i, cfg, resume_from, progress, evaluate_fn, t_start
     if resume_from is not None:
         ck = load_checkpoint(resume_from)
         mine = json.loads(cfg.to_json())
-        diff = [k for k in mine if k not in TrainConfig._NON_TRAJECTORY and ck["config"].get(k) != mine[k]]
+        # a field the checkpoint predates had its default value then (e.g. ``negatives``)
+        defaults = json.loads(TrainConfig().to_json())
+        diff = [k for k in mine if k not in TrainConfig._NON_TRAJECTORY
+                and ck["config"].get(k, defaults[k]) != mine[k]]
         if diff:
             raise CheckpointError(f"checkpoint {resume_from!r} was written with a different config "
                                   f"(fields {diff}); resume with the same settings")

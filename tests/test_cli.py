@@ -53,6 +53,20 @@ def test_train_writes_records_and_figure(tmp_path, capsys):
     assert "overlap" in capsys.readouterr().out
 
 
+@pytest.mark.parametrize("negatives", ["uniform", "exact"])
+def test_train_negatives_flag_reaches_the_trainer(tmp_path, capsys, negatives):
+    assert cli.build_parser().parse_args(["train"]).negatives == "unigram"
+    rc = cli.main(["train", "--scale", "ci", "--vocab", "300", "--dim", "4", "--steps", "12",
+                   "--batch", "2000", "--loss", "qwem", "--negatives", negatives, "--out", str(tmp_path)])
+    assert rc == 0
+    out = capsys.readouterr().out
+    assert f"negatives={negatives}" in out
+    import numpy as np
+
+    z = np.load(tmp_path / "train-qwem.npz")
+    assert np.all(np.isfinite(z["singular_values"])) and z["times"][-1] > 0
+
+
 def test_sgns_mean_G_matches_definition():
     import numpy as np
 

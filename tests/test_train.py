@@ -82,6 +82,45 @@ def test_expected_sampled_gradient_equals_full_batch_gradient(tiny, weighting):
     np.testing.assert_allclose(g, ref, rtol=1e-10, atol=1e-10)
 
 
+@pytest.mark.parametrize("negatives", ["uniform", "exact"])
+@pytest.mark.parametrize("weighting", ["word2vec", "uniform"])
+def test_low_variance_samplers_expected_gradient_equals_full_batch_gradient(tiny, negatives, weighting):
+    """negatives='uniform' / 'exact': the exact expectation (enumerating the device sampler's
+    own tables in float64) of the sampled gradient = (W W^T - M*) W, and the tables hold the
+    weights the estimators need (V^2 P_i P_j per cell; K P_ij / (P_ij + P_i P_j) per
+    co-occurring cell), computed here from the brute-force P_ij."""
+    ids, off = tiny
+    P_ij, P_i = brute_force_P(ids, off, L, weighting)
+    cfg = T.TrainConfig(dim=3, window=L, weighting=weighting, negatives=negatives)
+    W = np.random.default_rng(2).normal(size=(V, 3))
+    g = T.expected_gradient(W, ids, off, P_ij, P_i, cfg)
+    ref = (W @ W.T - M_star(P_ij, P_i)) @ W
+    np.testing.assert_allclose(g, ref, rtol=1e-10, atol=1e-10)
+    with jax.enable_x64(True):
+        s = T.build_sampler(ids, off, P_i, T.TrainConfig(**{**vars(cfg), "dtype": "float64"}), P_ij=P_ij)
+        if negatives == "uniform":
+            r = np.asarray(s.neg_scale)
+            np.testing.assert_allclose(np.outer(r, r), V * V * np.outer(P_i, P_i), rtol=1e-14)
+            assert s.cells is None
+        else:
+            nz = np.argwhere(P_ij > 0)
+            K = len(nz)
+            np.testing.assert_array_equal(np.asarray(s.cells), nz[:, 0] * V + nz[:, 1])
+            p = P_ij[nz[:, 0], nz[:, 1]]
+            np.testing.assert_allclose(np.asarray(s.cell_w), K * p / (p + P_i[nz[:, 0]] * P_i[nz[:, 1]]),
+                                       rtol=1e-14)
+            assert np.asarray(s.cell_w).max() <= K
+    # a wrong weight is detected: the enumeration reads the sampler's table
+    if negatives == "uniform":
+        orig = T.uniform_negative_scale
+        try:
+            T.uniform_negative_scale = lambda P: orig(P) * np.where(np.arange(V) == 3, 1.01, 1.0)
+            bad = T.expected_gradient(W, ids, off, P_ij, P_i, cfg)
+        finally:
+            T.uniform_negative_scale = orig
+        assert np.abs(bad - ref).max() > 1e-3 * np.abs(ref).max()
+
+
 def test_sampler_pair_frequencies_and_monte_carlo_gradient(tiny):
     """The jitted device sampler: positive pairs ~ P_ij, negatives ~ P_i P_j, gradient unbiased."""
     ids, off = tiny
@@ -116,6 +155,88 @@ def test_sampler_pair_frequencies_and_monte_carlo_gradient(tiny):
     ref = (np.asarray(W, np.float64) @ np.asarray(W, np.float64).T - M_star(P_ij, P_i)) @ np.asarray(W, np.float64)
     err = np.linalg.norm(g / reps - ref) / np.linalg.norm(ref)
     assert err < 0.03, err
+
+
+@pytest.mark.parametrize("negatives", ["uniform", "exact"])
+def test_low_variance_device_samplers_draw_and_average_right(tiny, negatives):
+    """The jitted device draws: 'uniform' negatives are uniform on the V x V cells with weight
+    V^2 P_i P_j; 'exact' cells are uniform on the co-occurring cells with weight K P_ij Psi_ij
+    and no negatives; the Monte Carlo mean of the trainer's dense-path gradient (and of the
+    scatter path's) approaches (W W^T - M*) W."""
+    ids, off = tiny
+    P_ij, P_i = brute_force_P(ids, off, L)
+    cfg = T.TrainConfig(dim=3, window=L, negatives=negatives)
+    s = T.build_sampler(ids, off, P_i, cfg, P_ij=P_ij)
+    B, reps = 100_000, 40
+    W = jnp.asarray(np.random.default_rng(3).normal(size=(V, 3)) * 0.5, jnp.float32)
+    psi = jnp.asarray(T.qwem_weights(P_ij, P_i), jnp.float32)
+    nz = P_ij > 0
+    K = int(nz.sum())
+
+    @jax.jit
+    def one(key):
+        b = T.sample_batch(key, s, B, B)
+        pi, pj, pw, ni, nj, nw = b
+        if negatives == "uniform":
+            cnt = jnp.zeros((V, V)).at[ni, nj].add(1.0)
+            ref_w = V * V * jnp.asarray(np.outer(P_i, P_i), jnp.float32)[ni, nj]
+            werr = jnp.max(jnp.abs(nw - ref_w) / ref_w)
+        else:
+            cnt = jnp.zeros((V, V)).at[pi, pj].add(1.0)
+            PP = jnp.asarray(np.outer(P_i, P_i), jnp.float32)
+            Pj = jnp.asarray(P_ij, jnp.float32)
+            ref_w = K * Pj[pi, pj] / (Pj[pi, pj] + PP[pi, pj])
+            werr = jnp.max(jnp.abs(pw - ref_w) / ref_w)
+        g_d = T.batch_value_and_grad(W, b, psi, loss="qwem", path="dense", negatives=negatives)[1]
+        g_s = T.batch_value_and_grad(W, b, psi, loss="qwem", path="scatter", negatives=negatives)[1]
+        return cnt, werr, g_d, g_s, pi.shape[0], ni.shape[0]
+
+    cnt = np.zeros((V, V)); g_d = np.zeros((V, 3)); g_s = np.zeros((V, 3))
+    for r in range(reps):
+        c, werr, a, b, n_pos, n_neg = one(jax.random.PRNGKey(r))
+        cnt += np.asarray(c, np.float64); g_d += np.asarray(a, np.float64); g_s += np.asarray(b, np.float64)
+        assert float(werr) < 1e-5, float(werr)
+    if negatives == "uniform":
+        assert (n_pos, n_neg) == (B, B)
+        target = np.full((V, V), 1.0 / (V * V))
+    else:
+        assert (n_pos, n_neg) == (2 * B, 0)  # all pairs are cells; no negative pairs
+        target = nz / K
+        assert cnt[~nz].sum() == 0
+    tv = 0.5 * np.abs(cnt / cnt.sum() - target).sum()
+    assert tv < 0.005, tv
+    Wn = np.asarray(W, np.float64)
+    ref = (Wn @ Wn.T - M_star(P_ij, P_i)) @ Wn
+    for g in (g_d, g_s):
+        err = np.linalg.norm(g / reps - ref) / np.linalg.norm(ref)
+        assert err < 0.03, err
+
+
+def test_exact_estimator_dense_scatter_and_numpy_agree(tiny):
+    """negatives='exact': the dense path, autodiff of qwem_exact_batch_loss and a numpy
+    formula (exact terms W W^T W + 2 * 1 1^T W, sampled term -2 pos_w / B per cell) agree,
+    and the value is (1/4)||W^T W||^2 + ||W^T 1||^2 - 2 mean(pos_w x)."""
+    ids, off = tiny
+    P_ij, P_i = brute_force_P(ids, off, L)
+    cfg = T.TrainConfig(dim=4, window=L, dtype="float64", negatives="exact")
+    with jax.enable_x64(True):
+        s = T.build_sampler(ids, off, P_i, cfg, P_ij=P_ij)
+        W = jnp.asarray(np.random.default_rng(5).normal(size=(V, 4)) * 0.6)
+        batch = T.sample_batch(jax.random.PRNGKey(7), s, 3000, 2000)
+        v_s, g_s = T.batch_value_and_grad(W, batch, None, path="scatter", negatives="exact")
+        v_d, g_d = jax.jit(lambda W, b: T.batch_value_and_grad(W, b, None, path="dense", negatives="exact"))(
+            W, batch)
+    Wn = np.asarray(W)
+    pi, pj, pw = (np.asarray(a) for a in batch[:3])
+    x = np.sum(Wn[pi] * Wn[pj], axis=1)
+    v_ref = 0.25 * np.sum((Wn.T @ Wn) ** 2) + np.sum(Wn.sum(0) ** 2) - 2 * np.mean(pw * x)
+    g = Wn @ (Wn.T @ Wn) + 2 * np.ones((V, 1)) * Wn.sum(0)[None, :]
+    c = -2 * pw / len(pi)
+    np.add.at(g, pi, c[:, None] * Wn[pj])
+    np.add.at(g, pj, c[:, None] * Wn[pi])
+    for v_, g_ in ((v_s, g_s), (v_d, g_d)):
+        np.testing.assert_allclose(float(v_), v_ref, rtol=1e-12)
+        np.testing.assert_allclose(np.asarray(g_), g, rtol=1e-11, atol=1e-12)
 
 
 @pytest.mark.parametrize("loss", ["qwem", "sgns"])
@@ -184,8 +305,10 @@ def test_time_of_step_sums_the_schedule():
     assert T.lr_at_step(cfg, 74) == 0.1 and np.isclose(T.lr_at_step(cfg, 75), 0.01)
 
 
-def test_sgd_follows_gradient_flow_on_the_time_axis(tiny):
-    """Small-lr SGD lands on the ODE dW/dt = (1/2)(M* - W W^T) W at t = time_of_step."""
+@pytest.mark.parametrize("negatives", ["unigram", "uniform", "exact"])
+def test_sgd_follows_gradient_flow_on_the_time_axis(tiny, negatives):
+    """Small-lr SGD lands on the ODE dW/dt = (1/2)(M* - W W^T) W at t = time_of_step, with
+    every sampler (they share the expected gradient, hence the time axis)."""
     from scipy.integrate import solve_ivp
 
     ids, off = tiny
@@ -193,7 +316,7 @@ def test_sgd_follows_gradient_flow_on_the_time_axis(tiny):
     M = M_star(P_ij, P_i)
     cfg = T.TrainConfig(dim=2, window=L, steps=600, lr=2e-3, batch_pos=20_000, batch_neg=20_000,
                         schedule="step", init_scale=0.3, dtype="float64", n_records=5,
-                        steps_per_call=600)
+                        steps_per_call=600, negatives=negatives)
     res = T.train(ids, off, (P_ij, P_i), cfg, progress=False)
     W0 = np.asarray(res.snapshots[0]) if len(res.snapshots) else None
     # rebuild the initial W exactly as train() does
@@ -215,13 +338,14 @@ def test_sgd_follows_gradient_flow_on_the_time_axis(tiny):
     assert np.linalg.norm(G1 - W_half @ W_half.T) / np.linalg.norm(G2) > 3 * err
 
 
-def test_resume_reproduces_the_uninterrupted_run(tiny, tmp_path):
+@pytest.mark.parametrize("negatives", ["unigram", "uniform", "exact"])
+def test_resume_reproduces_the_uninterrupted_run(tiny, tmp_path, negatives):
     ids, off = tiny
     P = brute_force_P(ids, off, L)
     ck = str(tmp_path / "ck.npz")
     base = dict(dim=3, window=L, steps=60, lr=2e-3, batch_pos=2000, batch_neg=2000,
                 schedule="step", init_scale=0.1, record_steps=(10, 20, 40, 50), n_snapshots=3,
-                steps_per_call=7)
+                steps_per_call=7, negatives=negatives)
     full = T.train(ids, off, P, T.TrainConfig(**base), progress=False)
 
     calls = []
@@ -243,9 +367,51 @@ def test_resume_reproduces_the_uninterrupted_run(tiny, tmp_path):
     np.testing.assert_array_equal(res.steps, full.steps)
     np.testing.assert_allclose(res.singular_values, full.singular_values, rtol=1e-6)
     assert T.load_checkpoint(ck)["step"] == 60
-    # a different trajectory-relevant setting is refused
+    # a different trajectory-relevant setting is refused, the sampler included
     with pytest.raises(T.CheckpointError, match="different config"):
         T.train(ids, off, P, T.TrainConfig(**{**base, "lr": 1e-3}), resume_from=ck, progress=False)
+    other = "uniform" if negatives != "uniform" else "unigram"
+    with pytest.raises(T.CheckpointError, match="negatives"):
+        T.train(ids, off, P, T.TrainConfig(**{**base, "negatives": other}), resume_from=ck, progress=False)
+
+
+def test_config_json_round_trip_and_checkpoints_without_negatives(tiny, tmp_path):
+    """TrainConfig survives to_json; a checkpoint written before the ``negatives`` field existed
+    resumes as the default sampler (and only as that), reaching the uninterrupted run's W."""
+    import json
+
+    for neg in ("unigram", "uniform", "exact"):
+        cfg = T.TrainConfig(negatives=neg, record_steps=(3, 5))
+        back = T.TrainConfig(**json.loads(cfg.to_json()))
+        assert back == cfg and json.loads(cfg.to_json())["negatives"] == neg
+    ids, off = tiny
+    P = brute_force_P(ids, off, L)
+    ck = str(tmp_path / "old.npz")
+    base = dict(dim=3, window=L, steps=20, lr=2e-3, batch_pos=500, batch_neg=500, init_scale=0.1,
+                record_steps=(10, 15))
+    full = T.train(ids, off, P, T.TrainConfig(**base), progress=False)
+    calls = []
+
+    def interrupt(W):
+        calls.append(1)
+        if len(calls) == 3:  # the record at step 15, after the checkpoint at step 10
+            raise KeyboardInterrupt
+        return 0.0
+
+    cfg = T.TrainConfig(**base, checkpoint_path=ck, checkpoint_every=10)
+    with pytest.raises(KeyboardInterrupt):
+        T.train(ids, off, P, cfg, progress=False, evaluate_fn=interrupt)
+    with np.load(ck) as z:
+        arrays = {k: z[k] for k in z.files}
+    conf = json.loads(str(arrays["config"]))
+    del conf["negatives"]  # as written by a qwemlib without the field
+    arrays["config"] = np.array(json.dumps(conf, sort_keys=True))
+    np.savez(ck, **arrays)
+    assert T.load_checkpoint(ck)["step"] == 10
+    with pytest.raises(T.CheckpointError, match="negatives"):
+        T.train(ids, off, P, T.TrainConfig(**base, negatives="uniform"), resume_from=ck, progress=False)
+    res = T.train(ids, off, P, cfg, resume_from=ck, progress=False)
+    np.testing.assert_array_equal(res.W, full.W)
 
 
 def test_corrupt_checkpoint_names_the_file(tiny, tmp_path):
@@ -326,6 +492,17 @@ def test_bad_inputs_raise_valueerror(tiny):
     P = brute_force_P(ids, off, L)
     with pytest.raises(ValueError, match="loss"):
         T.TrainConfig(loss="glove")
+    with pytest.raises(ValueError, match="negatives"):
+        T.TrainConfig(negatives="unigram3/4")
+    for neg in ("uniform", "exact"):
+        with pytest.raises(ValueError, match="negatives.*qwem"):
+            T.TrainConfig(loss="sgns", negatives=neg)
+    with pytest.raises(ValueError, match="needs P_ij"):
+        T.build_sampler(ids, off, P[1], T.TrainConfig(dim=3, window=L, negatives="exact"))
+    P_i0 = np.append(P[1], 0.0)  # a ninth word that never occurs: G_ij = 0 in its cells
+    P_ij0 = np.pad(P[0], ((0, 1), (0, 1)))
+    with pytest.raises(ValueError, match="P_i > 0"):
+        T.build_sampler(ids, off, P_i0, T.TrainConfig(dim=3, window=L, negatives="exact"), P_ij=P_ij0)
     with pytest.raises(ValueError, match="article_offsets"):
         T.train(ids, np.array([0, 10]), P, T.TrainConfig(dim=3, window=L, steps=1), progress=False)
     with pytest.raises(ValueError, match="window"):
@@ -380,18 +557,18 @@ CI_D50 = dict(dim=50, window=16, lr=2.5e-4, batch_pos=250_000, batch_neg=250_000
               schedule="step", init_scale=0.05, dtype="float32")
 
 
-@pytest.mark.slow  # ~100 s on a shared 2-core CPU (800 steps x 500k pairs, dense path, 4.6M pairs/s)
+@pytest.mark.slow  # ~55-100 s on a shared 2-core CPU (800 steps x 500k pairs, dense path)
 def test_ci_qwem_d50_subspace_overlap():
-    """The issue's check: top-50 subspace overlap >= 0.95 at the ci preset.
+    """The paper's sampler at the ci preset, d = 50: what it reaches in ~1 minute.
 
-    Not reachable on a 2-core CPU in minutes; this test pins what is (measured, 97 s):
     lr/B = 1e-9 (the stable limit is ~2e-9) plateaus at top-50 overlap 0.31 (top 1: 0.87)
     from t = 0.15 on, set by the gradient noise of the Setting-1 weights (Psi up to 1.4e8;
-    per-step gradient variance ~ sum_ij Psi_ij^2 P_i P_j / B = 1.2e14 / B, 95 % of it from the
-    negative pairs), not by the time axis: the noise-free flow from the same init reaches
-    0.73 at t = 0.1 and 0.95 at t = 0.65. The x0.1 phase (last 25 % of the steps) lifts it
-    to 0.99 / 0.91 / 0.46 (top 1 / 10 / 50) at t = 0.31 and is still rising when the run ends.
-    The stationary noise floor scales with lr/B, so 0.95 needs ~10-100x more pairs (GPU).
+    per-step gradient variance ~ sum_ij Psi_ij^2 P_i P_j / B, 95 % of it from the negative
+    pairs), not by the time axis: the noise-free flow from the same init reaches 0.89 at
+    t = 0.3 and 0.95 at t = 0.65. The x0.1 phase (last 25 % of the steps) lifts it to
+    0.99 / 0.91 / 0.46 (top 1 / 10 / 50) at t = 0.31. With the same pairs and steps,
+    negatives="uniform" reaches 0.861 and negatives="exact" 0.887 (measured). The issue's
+    check (top-50 >= 0.95) is test_ci_qwem_d50_subspace_overlap_reaches_0_95 below.
     """
     st = _ci_stats()
     from qwemlib import theory as TH
@@ -403,7 +580,46 @@ def test_ci_qwem_d50_subspace_overlap():
     print(f"d=50 overlaps {ov}; wall {res.wall_time:.0f} s; {res.pairs_per_second:.3g} pairs/s")
     assert ov[1] >= 0.95   # measured 0.987
     assert ov[10] >= 0.85  # measured 0.911
-    assert ov[50] >= 0.40  # measured 0.459
-    if ov[50] < 0.95:
-        pytest.xfail(f"top-50 overlap {ov[50]:.3f} < 0.95: needs ~10-100x more pairs than a CPU "
-                     "does in minutes (see the docstring)")
+    assert 0.40 <= ov[50] < 0.95  # measured 0.459: the noise floor, see the docstring
+
+
+# Configurations that reach top-50 overlap >= 0.95 at ci with the lower-variance estimators
+# (bench/bench_train.py --overlap-curve --negatives uniform,exact prints their curves).
+# Cosine schedule, t = 2 sum(eta) = lr * steps = 1.2 (the noise-free flow: 0.953 at t = 0.7,
+# 0.980 at t = 1.2); lr below 2 / |lambda_min(M*)| = 2 / 2315 = 8.6e-4 (stability of the
+# flow's Euler step along M*'s most negative eigenvector).
+CI_D50_095 = {
+    # pure pair sampling, positives from the token stream: 1.2e9 pairs
+    "uniform": dict(dim=50, window=16, lr=5e-4, batch_pos=250_000, batch_neg=250_000, steps=2400,
+                    schedule="cosine", init_scale=0.05, dtype="float32", negatives="uniform"),
+    # quartic and negative terms exact, linear term from co-occurring cells: 5e8 pairs
+    "exact": dict(dim=50, window=16, lr=6e-4, batch_pos=125_000, batch_neg=125_000, steps=2000,
+                  schedule="cosine", init_scale=0.05, dtype="float32", negatives="exact"),
+}
+
+
+@pytest.mark.slow  # uniform 140-170 s, exact 55-105 s on a shared 2-core CPU
+@pytest.mark.parametrize("negatives", ["uniform", "exact"])
+def test_ci_qwem_d50_subspace_overlap_reaches_0_95(negatives):
+    """The issue's check: CPU SGD of QWEM at ci (V = 2000, d = 50) ends with the top-50
+    subspace of W overlapping M*'s top-50 eigenvectors >= 0.95 (theory.subspace_overlap).
+
+    Measured (seeded, float32, shared 2-core CPU): uniform 0.960 (top-1 0.999, top-10 0.997)
+    in 140-170 s; exact 0.966 (1.000, 0.999) in 55-105 s; the noise-free flow at t = 1.2: 0.980.
+    The paper's sampler with uniform's configuration diverges (step 59: lr/B = 2e-9 with
+    weights up to 1.4e8); with half its lr (stable, t = 0.6) the same 1.2e9 pairs end at
+    0.817. So the assertion fails with the paper's noise, and an estimator whose
+    expectation were not (W W^T - M*) W would not approach M*'s top subspace at all.
+    """
+    st = _ci_stats()
+    from qwemlib import theory as TH
+
+    eig = TH.top_eigenpairs(st.M, 50)
+    cfg = T.TrainConfig(**CI_D50_095[negatives], n_records=2, steps_per_call=200, record_objective=False)
+    assert abs(T.time_of_step(cfg, cfg.steps) - 1.2) < 1e-3  # t = 2 sum(eta) = lr (steps + 1)
+    res = T.train(st.corpus.ids, st.corpus.article_offsets, st.cooc, cfg, progress=False)
+    ov = {k: TH.subspace_overlap(res.W, eig.vectors[:, :k]) for k in (1, 10, 50)}
+    print(f"{negatives}: d=50 overlaps {ov}; wall {res.wall_time:.0f} s; {res.pairs_per_second:.3g} pairs/s")
+    assert ov[1] >= 0.99
+    assert ov[10] >= 0.99
+    assert ov[50] >= 0.95
