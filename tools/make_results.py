@@ -1,0 +1,574 @@
+"""Regenerate the stored results that chapters 5, 6 and 7 read (``data/results/<preset>/``).
+
+Some of what the chapters show takes longer than a chapter may run: SGD long enough
+to learn the top eigen-features, gensim's epochs, every eigensolve of the local
+preset. This script does that work once and writes small files that the chapters read:
+
+``train.npz``
+    For each run in :data:`RUNS` (QWEM and word2vec/SGNS, each from small Gaussian
+    initialization and from word2vec's uniform initialization): record steps, theory
+    times (``t = 2 g sum(eta)``; SGNS's nominal clock uses ``g = mean G``), singular
+    values, mean batch loss, exact QWEM objective, analogy accuracy and the subspace
+    overlap with the top-1/3/10/d eigenvectors of M* at every record, the closed-form
+    curves (eq. 11 started from that run's ``W(0)``), and the coordinates of the 500
+    most frequent words on the final model's top-3 principal components at every
+    record (float16, Figure 1). Only with SGD (always at ci; ``--train`` elsewhere).
+``embeddings.npz``
+    float16 ``(V, d)`` embeddings of word2vec (our SGNS, word2vec init), QWEM (our SGD,
+    small init), gensim Word2Vec (reordered to our vocabulary) and the closed forms
+    svd(M*), svd(PPMI), svd(PMI); only written when ``V * d`` is small (the ci preset:
+    200 kB each).
+``features.npz``
+    When the embeddings are too large to store (the local preset: 10,000 x 200 per
+    model), what book/06 derives from them: the top words of every principal component
+    of every model (Figure 3a), the d x d squared overlaps of the left singular vectors
+    of every pair of models (Figure 5, float32) and their top-k subspace overlaps.
+``linear_structure.npz``
+    Likewise, what book/07 computes from the closed-form embeddings svd(M*): the
+    in-vocabulary pairs of every Google analogy family, the mean task vectors, the Gram
+    spectra at three model sizes (the chapter refits Marchenko-Pastur to them), signal
+    in mean, SNR for every d, the random-pair SNR baseline, the KS distance of the fit
+    on pure noise, the per-family accuracy over a grid of d, and QWEM gradient flow from
+    a small random start (per-family accuracy over time, tau_k).
+``benchmark.json``
+    The Figure 3b rows of every model (computed from the float32/float64 embeddings),
+    and the configuration, timings and provenance of every part.
+``README.md``
+    The note: command, commit, corpus, preset, machine, date, what each file holds.
+
+Every preset runs the same pipeline (statistics, the three closed forms, gensim, the
+benchmarks); SGD runs at ci, and elsewhere only with ``--train`` (it needs a GPU at the
+local preset). gensim trains ``--gensim-epochs`` epochs: 10 by default at ci, 3 at the
+other presets (about 8 minutes per epoch of the 65 M-token local corpus on 2 cores).
+
+Usage:
+    python tools/make_results.py --scale ci            # ~15 min on a shared 2-core CPU
+    python tools/make_results.py --scale local         # ~40 min on a shared 2-core CPU
+    python tools/make_results.py --scale local --train # adds SGD (meant for a GPU)
+    python tools/make_results.py --scale ci --quick    # a smoke test (few steps), not stored
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+# The SGD configuration at ci: that of bench/bench_train.py CI_CURVE_CONFIG and tests/test_train.py's
+# slow d = 50 test (B = 250k + 250k, lr/B = 1e-9 for QWEM, the stable limit being ~2e-9 because the
+# Setting-1 weights reach ~1.4e8; the paper's x0.1 at 75 % of the steps, A.2), with 600 instead
+# of 800 steps so that the four runs fit in ~15 minutes on a shared 2-core CPU, and a small
+# initialization of 1e-3 (CI_CURVE_CONFIG uses 0.05) so that the steps are sharp.
+SGD = dict(lr=2.5e-4, batch=250_000, steps=600, schedule="step")
+SMALL_INIT = 1e-3
+RUNS = {
+    # key: (loss, init)
+    "qwem-small": ("qwem", "gaussian"),
+    "qwem-w2v": ("qwem", "word2vec"),
+    "sgns-small": ("sgns", "gaussian"),
+    "sgns-w2v": ("sgns", "word2vec"),
+}
+N_PC_WORDS = 500          # words kept in the Figure 1 scatter
+GENSIM_EPOCHS = 10             # at ci
+GENSIM_EPOCHS_LARGE = 3        # at local/full on a CPU: ~8 min per epoch of 65 M tokens on 2 cores
+MAX_STORED_CELLS = 1_000_000   # store (V, d) embeddings only when V * d is at most this (ci: 100,000; local: 2,000,000)
+FEATURE_TOPN = 6               # words per principal component in features.npz (book/06 shows 6)
+# book/07_linear_structure.md's constants; the chapter reads them back from linear_structure.npz
+LS = dict(n_min=5, n_null=12, n_base=60, rng_seed=0, feature_words=8, n_d_grid=18,
+          flow_sigma=1e-4, flow_seed=0, flow_times=26, flow_rtol=1e-2)
+
+
+def _git_commit() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True,
+                              text=True, check=True).stdout.strip()
+    except Exception:  # not a checkout
+        return "unknown"
+
+
+def _git_dirty() -> bool:
+    try:
+        out = subprocess.run(["git", "status", "--porcelain", "qwemlib", "tools/make_results.py"],
+                             cwd=ROOT, capture_output=True, text=True, check=True).stdout
+        return bool(out.strip())
+    except Exception:
+        return False
+
+
+def _machine() -> dict:
+    import jax
+
+    d = jax.devices()[0]
+    return {"cpu_count": os.cpu_count(), "platform": platform.platform(),
+            "processor": platform.processor() or platform.machine(),
+            "jax_device": f"{d.platform}:{getattr(d, 'device_kind', '')}",
+            "loadavg_start": os.getloadavg()[0]}
+
+
+def record_steps(steps: int) -> tuple[int, ...]:
+    """Log-spaced records for the early steps plus a linear grid, so both the first mode's
+    rise and the whole run are resolved."""
+    r = set(np.round(np.geomspace(1, steps, 16)).astype(int).tolist())
+    r |= set(np.round(np.linspace(0, steps, 21)).astype(int).tolist())
+    return tuple(sorted(r))
+
+
+def train_runs(st, eig, preset, *, steps, batch, lr, log=print) -> dict:
+    """The four SGD runs, each with theory curves, overlaps, accuracy and PC coordinates."""
+    from qwemlib import cli, evaluate, theory
+    from qwemlib import train as T
+
+    sections = evaluate.read_analogies("google-analogies")
+    words = list(st.words)
+    g_sgns = cli.sgns_mean_G(st.P_ij, st.P_i)
+    ks = sorted({1, 3, 10, preset.dim} & set(range(1, preset.dim + 1)))
+    out = {"g_sgns": g_sgns, "runs": {}}
+    for key, (loss, init) in RUNS.items():
+        # same theory time per step for both losses: eta_sgns = 2 eta / mean G (cli.train_and_compare)
+        lr_run = lr if loss == "qwem" else 2 * lr / g_sgns
+        cfg = T.TrainConfig(loss=loss, dim=preset.dim, steps=steps, lr=lr_run, batch_pos=batch,
+                            batch_neg=batch, schedule=SGD["schedule"], init=init,
+                            init_scale=SMALL_INIT, window=preset.window,
+                            record_steps=record_steps(steps), steps_per_call=100,
+                            record_objective=(loss == "qwem"))
+        Ws, acc, ovl = [], [], []
+
+        def ev(W):
+            Ws.append(np.asarray(W, np.float32).copy())
+            ovl.append([theory.subspace_overlap(W, eig.vectors[:, :k]) for k in ks])
+            e = evaluate.Embeddings(words, np.asarray(W, np.float32))
+            r = evaluate.evaluate_analogies(e, sections, protocol="original", dtype=np.float32)
+            acc.append(r.accuracy)
+            return r.accuracy
+
+        log(f"[{key}] {loss}, init {init}, {steps} steps of {batch:,}+{batch:,} pairs, lr {lr_run:.4g}")
+        res = T.train(st.corpus.ids, st.corpus.article_offsets, st.cooc, cfg, progress=False,
+                      evaluate_fn=ev)
+        times = res.times if loss == "qwem" else res.times * g_sgns
+        dyn = theory.ClosedFormDynamics.from_initial(eig, Ws[0])
+        t_th = np.linspace(0.0, float(times[-1]), 300)
+        # Figure 1: coordinates on the final model's top-3 principal directions (no centring,
+        # as evaluate.top_words_per_component), for the most frequent words
+        _, _, Vt = np.linalg.svd(res.W.astype(np.float64), full_matrices=False)
+        pc = np.stack([W[:N_PC_WORDS].astype(np.float64) @ Vt[:3].T for W in Ws])
+        out["runs"][key] = dict(
+            res=res, cfg=cfg, times=times, acc=np.array(acc), overlap=np.array(ovl), ks=np.array(ks),
+            theory_t=t_th, theory_s2=dyn.s2(t_th), theory_loss=dyn.loss(t_th), tau=dyn.tau,
+            s0=dyn.s0, pc=pc.astype(np.float16))
+        log(f"   {res.wall_time:.0f} s ({res.grad_path} path, {res.pairs_per_second:,.0f} pairs/s); "
+            f"final overlap top-{ks[-1]} {ovl[-1][-1]:.3f}, analogies {acc[-1]:.3f}")
+    return out
+
+
+def gensim_embeddings(st, preset, epochs=GENSIM_EPOCHS, log=print, scratch: Path | None = None):
+    """gensim Word2Vec (skip-gram, negative 5, sample 1e-5) on the same tokens, our word order.
+
+    With ``scratch`` (a folder outside the repository), the vectors and the wall time are
+    kept there under a key of corpus, V, d, window and epochs, and reused by a later run
+    with the same key (for reruns of the later steps; the README says when that happened).
+    """
+    from qwemlib import evaluate
+
+    words = list(st.words)
+    key = (f"gensim-{preset.corpus.replace('/', '_')}-V{len(words)}-d{preset.dim}-L{preset.window}"
+           f"-ep{epochs}-tok{st.corpus.n_tokens}")
+    cached = scratch / f"{key}.npz" if scratch is not None else None
+    if cached is not None and cached.exists():
+        z = np.load(cached)
+        if [str(w) for w in z["words"]] == words:
+            log(f"gensim Word2Vec, {epochs} epochs: reused {cached} (trained in {float(z['seconds']):.0f} s)")
+            return evaluate.Embeddings(words, z["vectors"]), float(z["seconds"]), str(cached)
+    from gensim.models import Word2Vec
+
+    sents = [[words[t] for t in a] for a in st.corpus.articles()]
+    sents = [s[i:i + 10_000] for s in sents for i in range(0, len(s), 10_000)]
+    t = time.perf_counter()
+    m = Word2Vec(sents, vector_size=preset.dim, window=preset.window, sg=1, negative=5, sample=1e-5,
+                 min_count=1, workers=2, epochs=epochs, seed=0)
+    dt = time.perf_counter() - t
+    log(f"gensim Word2Vec, {epochs} epochs: {dt:.0f} s")
+    missing = [w for w in words if w not in m.wv.key_to_index]
+    if missing:
+        raise ValueError(f"gensim's vocabulary lacks {len(missing)} of our words (e.g. {missing[:3]})")
+    vecs = m.wv[words].astype(np.float32)
+    if cached is not None:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        np.savez(cached, words=np.array(words), vectors=vecs, seconds=np.float64(dt))
+    return evaluate.Embeddings(words, vecs), dt, None
+
+
+def closed_forms(st, preset, log=print):
+    from qwemlib import evaluate, stats, theory
+
+    out, secs = {}, {}
+    for name, M in (("svd(M*)", st.M), ("svd(PPMI)", stats.ppmi(st.P_ij, st.P_i)),
+                    ("svd(PMI)", stats.pmi(st.P_ij, st.P_i))):
+        t = time.perf_counter()
+        eig = theory.top_eigenpairs(M, preset.dim, method="arpack" if preset.vocab <= 4000 else "auto")
+        out[name] = (evaluate.Embeddings(st.words, theory.closed_form_embeddings(M, preset.dim, eig=eig)), eig)
+        secs[name] = time.perf_counter() - t
+        log(f"{name}: {secs[name]:.1f} s ({eig.method})")
+        del M
+    return out, secs
+
+
+def feature_summary(embs: dict, d: int, *, topn: int = FEATURE_TOPN, log=print) -> dict:
+    """What book/06 derives from stored embeddings (Figures 3a and 5), for every model and pair.
+
+    ``words/<m>``, ``sign/<m>``, ``cosines/<m>``, ``singular_values/<m>``: the ``topn`` words
+    closest to each of the ``d`` principal components of model ``m``
+    (``evaluate.top_words_per_component``); ``overlap/<a> | <b>``: the ``(d, d)`` squared
+    overlaps of the left singular vectors, ``O[k, k'] = (u_k^a . u_k'^b)^2``
+    (``evaluate.component_overlap``), for each pair in the order of ``models``;
+    ``subspace/<a> | <b>``: ``theory.subspace_overlap`` of the top-k spans, ``k`` in
+    ``subspace_k``.
+    """
+    from qwemlib import evaluate, theory
+
+    models = list(embs)
+    ks = np.array(sorted({5, 10, d} & set(range(1, d + 1))))
+    U = {m: np.linalg.svd(np.asarray(embs[m].vectors, np.float64), full_matrices=False)[0][:, :d]
+         for m in models}
+    out = {"models": np.array(models), "subspace_k": ks, "d": np.int64(d)}
+    for m in models:
+        tw = evaluate.top_words_per_component(embs[m], k=d, topn=topn)
+        out[f"words/{m}"] = np.array([c.words for c in tw])
+        out[f"sign/{m}"] = np.array([c.sign for c in tw], np.int8)
+        out[f"cosines/{m}"] = np.array([c.cosines for c in tw], np.float32)
+        out[f"singular_values/{m}"] = np.array([c.singular_value for c in tw])
+    for i, a in enumerate(models):
+        for b in models[i + 1:]:
+            out[f"overlap/{a} | {b}"] = ((U[a].T @ U[b]) ** 2).astype(np.float32)
+            out[f"subspace/{a} | {b}"] = np.array(
+                [theory.subspace_overlap(U[a][:, :k], U[b][:, :k]) for k in ks])
+            log(f"overlap {a} | {b}: top-{ks[1] if len(ks) > 1 else ks[0]} "
+                f"{out[f'subspace/{a} | {b}'][min(1, len(ks) - 1)]:.3f}, top-{d} {out[f'subspace/{a} | {b}'][-1]:.3f}")
+    return out
+
+
+def linear_structure(st, eig, *, flow: bool = True, log=print) -> tuple[dict, dict]:
+    """What book/07 computes from the closed-form embeddings svd(M*), for a preset too large
+    to compute it while the chapter runs. Same steps and constants (:data:`LS`) as the chapter.
+
+    Returns the arrays for ``linear_structure.npz`` and the wall time of each part.
+    """
+    from qwemlib import evaluate as ev
+    from qwemlib import rmt
+    from qwemlib.flow import full_spectrum, gradient_flow, random_init
+    from qwemlib.theory import ClosedFormDynamics, closed_form_embeddings
+
+    secs = {}
+    t = time.perf_counter()
+    words = list(st.words)
+    index = {w: i for i, w in enumerate(words)}
+    D = eig.d
+    W = closed_form_embeddings(st.M, D, eig=eig)
+    V = W.shape[0]
+    emb = ev.Embeddings(words, W)
+    sections = ev.read_analogies("google-analogies")
+    pairs_all = ev.analogy_pairs(sections, emb)
+    fams = [f for f, p in pairs_all.items() if len(p) >= LS["n_min"]]
+    Ns = {f: len(pairs_all[f]) for f in fams}
+    R_full = {f: rmt.task_vectors(W, pairs_all[f], index) for f in fams}
+    out = {f"const/{k}": np.asarray(v) for k, v in LS.items()}
+    out |= {"families": np.array(list(pairs_all)), "kept": np.array(fams),
+            "eigenvalues": eig.values[:D].copy(), "V": np.int64(V), "D": np.int64(D),
+            "rbar": np.array([R_full[f].mean(axis=0) for f in fams])}
+    for f, p in pairs_all.items():
+        out[f"pairs/{f}"] = np.array(p, dtype=str).reshape(len(p), 2)
+    cos_feat = W / np.linalg.norm(W, axis=1, keepdims=True)
+    n = LS["feature_words"]
+    out["feature_words_pos"] = np.array([[words[i] for i in np.argsort(-cos_feat[:, k])[:n]] for k in range(D)])
+    out["feature_words_neg"] = np.array([[words[i] for i in np.argsort(cos_feat[:, k])[:n]] for k in range(D)])
+
+    # Gram spectra at three sizes (the chapter refits MP to them), signal in mean, null KS
+    D_LIST = sorted({max(2, D // 5), D // 2, D})
+    out["d_list"] = np.array(D_LIST)
+    sim = np.zeros((len(fams), len(D_LIST)))
+    for i, f in enumerate(fams):
+        for j, d in enumerate(D_LIST):
+            R = R_full[f][:, :d]
+            out[f"spectrum/{f}/{d}"] = rmt.gram_spectrum(R)
+            fit = rmt.fit_marchenko_pastur(out[f"spectrum/{f}/{d}"], R=R)
+            out[f"fit/{f}/{d}"] = np.array([fit.sigma2, fit.gamma, fit.d_eff, fit.ks_distance, fit.n_outliers])
+            sim[i, j] = rmt.signal_in_mean(R)
+    out["sim"] = sim
+    rng = np.random.default_rng(LS["rng_seed"])
+    null_N = sorted(set(Ns.values()))
+    null_ks = []
+    for N in null_N:
+        ks = []
+        for _ in range(LS["n_null"]):
+            Rn = rmt.spiked_wishart(N, D, 1.0, 0.0, seed=int(rng.integers(1 << 31)))
+            ks.append(rmt.fit_marchenko_pastur(rmt.gram_spectrum(Rn), R=Rn).ks_distance)
+        null_ks.append(float(np.median(ks)))
+    out["null_ks_N"], out["null_ks"] = np.array(null_N), np.array(null_ks)
+    secs["spectra, fits on noise"] = time.perf_counter() - t
+    log(f"linear structure: {len(fams)} families with N >= {LS['n_min']} (N {min(Ns.values())}..{max(Ns.values())}); "
+        f"spectra and null fits {secs['spectra, fits on noise']:.0f} s")
+
+    # SNR over every d, and the random-pair baseline (same rng stream as the chapter)
+    t = time.perf_counter()
+    d_all = np.arange(1, D + 1)
+    out["snr_d"] = np.array([[rmt.snr(rmt.gram_spectrum(R_full[f][:, :d])) for d in d_all] for f in fams])
+    base = []
+    for N in null_N:
+        ij = np.array([rng.choice(V, size=2, replace=False) for _ in range(LS["n_base"] * N)]
+                      ).reshape(LS["n_base"], N, 2)
+        Rb = W[ij[..., 1]] - W[ij[..., 0]]
+        vals = np.array([[rmt.snr(rmt.gram_spectrum(Rb[b, :, :d])) for d in d_all] for b in range(LS["n_base"])])
+        base.append(np.percentile(vals, 95, axis=0))
+    out["base95_N"], out["base95"] = np.array(null_N), np.array(base)
+    secs["snr and random-pair baseline"] = time.perf_counter() - t
+    log(f"   SNR and baseline: {secs['snr and random-pair baseline']:.0f} s")
+
+    # per-family accuracy (pairs protocol) over a grid of d
+    t = time.perf_counter()
+    compact = [ev.AnalogySection(f, tuple((a, b, a, b) for a, b in pairs_all[f])) for f in fams]
+
+    def family_accuracy(Wd):
+        res = ev.evaluate_analogies(ev.Embeddings(words, Wd), compact, protocol="pairs")
+        return np.array([res.section(f).accuracy for f in fams])
+
+    D_GRID = np.unique(np.round(np.geomspace(2, D, LS["n_d_grid"])).astype(int))
+    out["d_grid"] = D_GRID
+    out["acc_grid"] = np.array([family_accuracy(W[:, :d]) for d in D_GRID])
+    secs["accuracy over d"] = time.perf_counter() - t
+    log(f"   accuracy over {len(D_GRID)} values of d: {secs['accuracy over d']:.0f} s")
+
+    # QWEM gradient flow on the full M* from a small random start (the chapter's last section)
+    dyn = ClosedFormDynamics.from_random_init(eig, LS["flow_sigma"], seed=LS["flow_seed"], s0="projected")
+    out["tau"] = dyn.tau
+    if flow:
+        t = time.perf_counter()
+        spec = full_spectrum(st.M, cache=False)
+        secs["full eigh of M* (flow)"] = time.perf_counter() - t
+        log(f"   full eigh of M*: {secs['full eigh of M* (flow)']:.0f} s")
+        t = time.perf_counter()
+        times = np.geomspace(0.6 * dyn.tau[0], 1.3 * dyn.tau[-1], LS["flow_times"])
+        fr = gradient_flow(st.M, random_init(V, D, LS["flow_sigma"], LS["flow_seed"]), times, spectrum=spec,
+                           rtol=LS["flow_rtol"])
+        del spec
+        out["flow_times"] = times
+        out["acc_flow"] = np.array([family_accuracy(Wt) for Wt in fr.W])
+        out["flow_nsteps"] = np.int64(fr.nsteps)
+        out["flow_loss"] = fr.loss
+        del fr
+        secs["gradient flow and its accuracy"] = time.perf_counter() - t
+        log(f"   gradient flow ({len(times)} snapshots): {secs['gradient flow and its accuracy']:.0f} s")
+    return out, secs
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--scale", default="ci", choices=["ci", "local", "full"])
+    ap.add_argument("--train", action="store_true", help="run SGD at local/full (GPU); always on at ci")
+    ap.add_argument("--steps", type=int, default=SGD["steps"])
+    ap.add_argument("--batch", type=int, default=SGD["batch"])
+    ap.add_argument("--lr", type=float, default=SGD["lr"])
+    ap.add_argument("--gensim-epochs", type=int, default=None,
+                    help=f"gensim Word2Vec epochs (default {GENSIM_EPOCHS} at ci, {GENSIM_EPOCHS_LARGE} otherwise)")
+    ap.add_argument("--no-flow", action="store_true",
+                    help="skip the gradient-flow part of linear_structure.npz (a full eigh of M*)")
+    ap.add_argument("--scratch", type=Path, default=None,
+                    help="folder (outside the repository) where gensim's vectors are kept and reused")
+    ap.add_argument("--quick", action="store_true", help="smoke test: 30 steps, 1 gensim epoch, no files")
+    ap.add_argument("--out", type=Path, default=None)
+    args = ap.parse_args(argv)
+
+    from qwemlib import config, evaluate, stats
+    from qwemlib.corpus import load_corpus
+
+    preset = config.preset(args.scale)
+    out_dir = args.out or ROOT / "data" / "results" / preset.name
+    epochs = 1 if args.quick else (args.gensim_epochs or (GENSIM_EPOCHS if preset.name == "ci"
+                                                          else GENSIM_EPOCHS_LARGE))
+    t_all = time.perf_counter()
+    meta = {"command": "python tools/make_results.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+            "commit": _git_commit(), "library_modified_since_commit": _git_dirty(),
+            "date_utc": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+            "preset": asdict(preset), "machine": _machine(), "timings_s": {}}
+    print(f"make_results: {preset.caption()}; commit {meta['commit'][:10]}", flush=True)
+
+    notes = []
+    do_train = args.scale == "ci" or args.train
+    store_embs = preset.vocab * preset.dim <= MAX_STORED_CELLS
+    t = time.perf_counter()
+    corp = load_corpus(preset.corpus, preset.vocab, min_article_tokens=preset.min_article_tokens,
+                       max_tokens=preset.max_tokens)
+    meta["statistics_cached"] = stats._cooc_cache_path(corp, preset, "word2vec").exists()
+    del corp
+    st = stats.corpus_statistics(preset)
+    meta["timings_s"]["statistics"] = time.perf_counter() - t
+    meta["corpus"] = {"raw_tokens": st.corpus.n_raw_tokens, "kept_tokens": st.corpus.n_tokens,
+                      "articles": st.corpus.n_articles, "coverage": st.corpus.vocab.coverage}
+    print(f"statistics: {meta['timings_s']['statistics']:.0f} s; {st.corpus.n_tokens:,} tokens kept of "
+          f"{st.corpus.n_raw_tokens:,}, {st.corpus.n_articles:,} articles", flush=True)
+    cf, secs = closed_forms(st, preset)
+    meta["timings_s"] |= {f"eigensolve {k}": v for k, v in secs.items()}
+    meta["eigensolver"] = {k: {"method": e.method, "lambda_1": float(e.values[0]), "lambda_d": float(e.values[-1])}
+                           for k, (_, e) in cf.items()}
+    eig = cf["svd(M*)"][1]
+    embs = {}
+    if do_train:
+        steps = 30 if args.quick else args.steps
+        t = time.perf_counter()
+        tr = train_runs(st, eig, preset, steps=steps, batch=args.batch, lr=args.lr)
+        meta["timings_s"]["sgd (4 runs)"] = time.perf_counter() - t
+        meta["g_sgns"] = tr["g_sgns"]
+        meta["sgd"] = {k: json.loads(r["cfg"].to_json()) | {
+            "wall_s": r["res"].wall_time, "pairs_per_s": r["res"].pairs_per_second,
+            "grad_path": r["res"].grad_path, "device": r["res"].device} for k, r in tr["runs"].items()}
+        embs["word2vec (SGNS)"] = evaluate.Embeddings(st.words, tr["runs"]["sgns-w2v"]["res"].W)
+        embs["QWEM (SGD)"] = evaluate.Embeddings(st.words, tr["runs"]["qwem-small"]["res"].W)
+    for name, (e, _) in cf.items():
+        embs[name] = e
+    ls_arrays = None
+    if not store_embs and not args.quick:
+        # before gensim, so that a failure here costs minutes, not the gensim run
+        t = time.perf_counter()
+        ls_arrays, ls_secs = linear_structure(st, eig, flow=not args.no_flow)
+        meta["timings_s"] |= {f"linear structure: {k}": v for k, v in ls_secs.items()}
+        meta["timings_s"]["linear structure (book/07)"] = time.perf_counter() - t
+    if preset.name != "ci" and not do_train:
+        import logging
+
+        logging.basicConfig(format="%(asctime)s %(name)s %(message)s")
+        logging.getLogger("gensim.models.word2vec").setLevel(logging.INFO)
+    emb_g, dtg, reused = gensim_embeddings(st, preset, epochs=epochs, scratch=args.scratch)
+    meta["timings_s"]["gensim"] = dtg
+    meta["gensim"] = {"epochs": epochs, "sg": 1, "negative": 5, "sample": 1e-5, "window": preset.window,
+                      "vector_size": preset.dim, "min_count": 1, "workers": 2, "seed": 0,
+                      "reused_from_scratch": reused}
+    gname = f"gensim Word2Vec ({epochs} ep)"
+    embs[gname] = emb_g
+    t = time.perf_counter()
+    table = evaluate.benchmark_table(embs)
+    rows = [asdict(r) for r in table]
+    meta["timings_s"]["benchmarks"] = time.perf_counter() - t
+    print(evaluate.format_table(table) if args.quick or not store_embs else "", flush=True)
+    if args.quick:
+        print(f"quick run done in {time.perf_counter() - t_all:.0f} s; nothing written")
+        return 0
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if do_train:
+        arrays = {"eigenvalues": eig.values, "g_sgns": np.float64(tr["g_sgns"]),
+                  "pc_words": np.array(list(st.words)[:N_PC_WORDS])}
+        for key, r in tr["runs"].items():
+            res = r["res"]
+            p = key + "/"
+            arrays |= {p + "steps": res.steps, p + "times": r["times"], p + "loss": res.loss,
+                       p + "objective": res.objective, p + "singular_values": res.singular_values,
+                       p + "analogy_accuracy": r["acc"], p + "overlap": r["overlap"],
+                       p + "overlap_k": r["ks"], p + "theory_t": r["theory_t"],
+                       p + "theory_s2": r["theory_s2"], p + "theory_loss": r["theory_loss"],
+                       p + "tau": r["tau"], p + "s0": r["s0"], p + "pc": r["pc"],
+                       p + "lr": np.float64(r["cfg"].lr)}
+        np.savez_compressed(out_dir / "train.npz", **arrays)
+    if store_embs:
+        np.savez_compressed(out_dir / "embeddings.npz", words=np.array(list(st.words)),
+                            **{k: e.vectors.astype(np.float16) for k, e in embs.items()})
+    else:
+        t = time.perf_counter()
+        np.savez_compressed(out_dir / "features.npz", **feature_summary(embs, preset.dim))
+        meta["timings_s"]["features (book/06)"] = time.perf_counter() - t
+        np.savez_compressed(out_dir / "linear_structure.npz", **ls_arrays)
+        if not do_train:
+            notes.append("No SGD at this preset: training QWEM and word2vec on 65 M tokens at V = 10,000, "
+                         "d = 200 needs a GPU (`--train`). The QWEM column of book/06 is therefore the "
+                         "closed form svd(M*) (what QWEM SGD converges to, Theorem 1), and its word2vec "
+                         f"column is gensim's Word2Vec, trained {epochs} epochs on the same tokens "
+                         f"({f'ci uses {GENSIM_EPOCHS}' if epochs != GENSIM_EPOCHS else 'as at ci'}).")
+        notes.append(f"The ({preset.vocab:,}, {preset.dim}) embeddings are not stored (too large); "
+                     "features.npz and linear_structure.npz hold what book/06 and book/07 derive from them.")
+    if reused:
+        notes.append(f"gensim's vectors were reused from an earlier run of this command with the same "
+                     f"settings ({reused}); its wall time is that run's.")
+    meta["timings_s"]["total"] = time.perf_counter() - t_all
+    meta["machine"]["loadavg_end"] = os.getloadavg()[0]
+    (out_dir / "benchmark.json").write_text(json.dumps({"rows": rows, "meta": meta}, indent=1, default=str))
+    _write_readme(out_dir, preset, meta, notes)
+    print(f"wrote {out_dir} in {meta['timings_s']['total']:.0f} s")
+    return 0
+
+
+def _write_readme(out_dir: Path, preset, meta: dict, notes: list[str]) -> None:
+    files = sorted(p.name for p in out_dir.iterdir() if p.is_file() and p.name != "README.md")
+    sizes = {f: (out_dir / f).stat().st_size for f in files}
+    m = meta["machine"]
+    lines = [
+        f"# Stored results, preset `{preset.name}`",
+        "",
+        "Written by `tools/make_results.py`; read by book/05_training.md and book/06_qwem_vs_word2vec.md"
+        + (" and book/07_linear_structure.md." if "linear_structure.npz" in files else "."),
+        "Do not edit by hand: rerun the command.",
+        "",
+        f"- command: `{meta['command']}`",
+        f"- commit: `{meta['commit']}`" + (" (library or script modified since that commit)"
+                                           if meta.get("library_modified_since_commit") else ""),
+        f"- corpus: {preset.corpus} ({preset.description})"
+        + (f"; read here: {meta['corpus']['raw_tokens']:,} raw tokens, {meta['corpus']['kept_tokens']:,} kept "
+           f"(vocabulary coverage {meta['corpus']['coverage']:.1%}), {meta['corpus']['articles']:,} articles"
+           if "corpus" in meta else ""),
+        f"- preset: {preset.caption()}",
+        f"- machine: {m['processor']}, {m['cpu_count']} cores, JAX on {m['jax_device']}, "
+        f"{m['platform']}; 1-min load average {m['loadavg_start']:.1f} at start, "
+        f"{m.get('loadavg_end', float('nan')):.1f} at end (shared machine)",
+        f"- date: {meta['date_utc']}",
+        f"- total time: {meta['timings_s'].get('total', float('nan')):.0f} s",
+        "- wall times: " + "; ".join(f"{k} {v:.0f} s" for k, v in meta["timings_s"].items() if k != "total")
+        + (" (statistics loaded from the on-disk cache)" if meta.get("statistics_cached") else ""),
+        "",
+        "Files:",
+        "",
+    ]
+    desc = {
+        "train.npz": "SGD records of the four runs (`<run>/steps, times, singular_values, loss, objective, "
+                     "analogy_accuracy, overlap, overlap_k, theory_t, theory_s2, theory_loss, tau, s0, pc, lr`; "
+                     "runs: qwem-small, qwem-w2v, sgns-small, sgns-w2v) plus `eigenvalues`, `g_sgns`, `pc_words`",
+        "embeddings.npz": "float16 (V, d) embeddings of every model in the benchmark table, key = model name, "
+                          "plus `words`",
+        "features.npz": "book/06's Figures 3a and 5 without the embeddings: `models`; per model `words/<m>` "
+                        "(d, 6) top words of each principal component, `sign/<m>`, `cosines/<m>`, "
+                        "`singular_values/<m>`; per pair `overlap/<a> | <b>` (d, d) squared overlaps of the left "
+                        "singular vectors (float32) and `subspace/<a> | <b>` top-k subspace overlaps, k in `subspace_k`",
+        "linear_structure.npz": "book/07 from svd(M*): `families`, `pairs/<family>` (in-vocabulary pairs), `kept` "
+                                "(N >= const/n_min), `rbar` mean task vectors, `feature_words_pos/neg`, `d_list`, "
+                                "`spectrum/<family>/<d>` Gram spectra, `fit/<family>/<d>` their Marchenko-Pastur fit (sigma2, gamma, "
+                                "d_eff, KS distance, outliers), `sim` signal in mean, `null_ks_N`/`null_ks`, "
+                                "`snr_d` (family, d), `base95_N`/`base95` random-pair SNR 95th percentile, "
+                                "`d_grid`/`acc_grid` per-family accuracy, `tau`, `flow_times`/`acc_flow`/`flow_nsteps`/"
+                                "`flow_loss` gradient flow, `const/*` the chapter's constants",
+        "benchmark.json": "Figure 3b rows (`rows`: model, benchmark, metric, value, covered, total) and `meta` "
+                          "(configurations, timings, provenance)",
+    }
+    for f in files:
+        lines.append(f"- `{f}` ({sizes[f] / 1e3:.0f} kB): {desc.get(f, '')}")
+    if "sgd" in meta:
+        lines += ["", "SGD runs (theory time t = 2 g sum(lr); SGNS lr = 2 lr / mean G, "
+                      f"mean G = {meta['g_sgns']:.4g}):", ""]
+        for k, c in meta["sgd"].items():
+            lines.append(f"- {k}: {c['loss']}, init {c['init']}"
+                         + (f" (sigma {c['init_scale']:g})" if c["init"] == "gaussian" else "")
+                         + f", {c['steps']} steps of {c['batch_pos']:,}+{c['batch_neg']:,} pairs, lr {c['lr']:.4g}, "
+                         f"schedule {c['schedule']}, {c['dtype']}, seed {c['seed']}; {c['wall_s']:.0f} s on "
+                         f"{c['device']} ({c['grad_path']} gradient)")
+    for n in notes:
+        lines += ["", n]
+    (out_dir / "README.md").write_text("\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
