@@ -96,74 +96,67 @@ def _first_path(page) -> str | None:
     return loc.first.get_attribute("d")
 
 
-def test_stepwise_live_slider_redraws(lab_server):
-    from playwright.sync_api import sync_playwright
-
+def test_stepwise_live_slider_redraws(lab_server, browser):
     base, token = lab_server
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--no-first-run"],
-        )
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        shot_taken = False
-        try:
-            page.goto(f"{base}/lab/tree/04_stepwise.ipynb?token={token}")
-            page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=120_000)
-            # the kernel is up when the status bar says "Idle"; then Run > Run All Cells
-            page.wait_for_selector(".jp-StatusBar-Item:has-text('Idle')", timeout=180_000)
-            for _attempt in range(3):
-                page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
-                page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
-                try:                               # a cell got queued or ran: [*] or [1]
-                    page.wait_for_selector(".jp-InputPrompt:has-text('[*]'), .jp-InputPrompt:has-text('[1]')",
-                                           timeout=30_000)
-                    break
-                except Exception:
-                    page.keyboard.press("Escape")
-            else:
-                raise AssertionError("Run All Cells did not start the notebook")
-
-            # all cells done: the live widget's figure is drawn and no prompt shows [*]
-            page.wait_for_selector(".widget-vbox .js-plotly-plot .scatterlayer path.js-line", timeout=420_000)
-            deadline = time.time() + 420
-            while page.locator(".jp-InputPrompt", has_text="[*]").count() > 0:
-                assert time.time() < deadline, "cells still running after 7 minutes"
-                time.sleep(1)
-            errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']",
-                                  has_text="Traceback")
-            assert errors.count() == 0, errors.first.inner_text()[:2000]
-            assert page.locator(".jp-RenderedText", has_text="check passed").count() >= 1, \
-                "the check cell did not report success"
-
-            before = _first_path(page)
-            assert before, "no trace drawn in the live figure"
-            widget = page.locator(".widget-vbox").filter(has=page.locator(".js-plotly-plot")).last
-            widget.scroll_into_view_if_needed()
-            handle = widget.locator(".widget-slider .noUi-handle").first
-            handle.focus()
-            page.keyboard.press("ArrowRight")       # sigma: 1e-5 -> 10^-4.5 (one step of 0.5 in log10)
-            readout = widget.locator(".widget-readout").first
-            deadline = time.time() + 180
-            after = before
-            while after == before and time.time() < deadline:
-                time.sleep(1)
-                after = _first_path(page)
-            try:                                    # let the redraw finish before the screenshot
-                page.wait_for_selector(".jp-StatusBar-Item:has-text('Idle')", timeout=60_000)
-                page.get_by_role("button", name="No").click(timeout=2_000)   # the "Jupyter news" toast
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = ctx.new_page()
+    shot_taken = False
+    try:
+        page.goto(f"{base}/lab/tree/04_stepwise.ipynb?token={token}")
+        page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=120_000)
+        # the kernel is up when the status bar says "Idle"; then Run > Run All Cells
+        page.wait_for_selector(".jp-StatusBar-Item:has-text('Idle')", timeout=180_000)
+        for _attempt in range(3):
+            page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
+            page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
+            try:                               # a cell got queued or ran: [*] or [1]
+                page.wait_for_selector(".jp-InputPrompt:has-text('[*]'), .jp-InputPrompt:has-text('[1]')",
+                                       timeout=30_000)
+                break
             except Exception:
-                pass
-            SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-            widget.scroll_into_view_if_needed()
-            page.screenshot(path=str(SCREENSHOT))
-            shot_taken = True
-            assert after and after != before, (
-                f"moving the σ slider (readout now {readout.inner_text()!r}) did not redraw the figure"
-            )
-        finally:
-            SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-            if not shot_taken:                     # keep the evidence of a failure
-                page.screenshot(path=str(SCREENSHOT.with_name("jupyterlab-stepwise-failed.png")), full_page=True)
-            browser.close()
+                page.keyboard.press("Escape")
+        else:
+            raise AssertionError("Run All Cells did not start the notebook")
+
+        # all cells done: the live widget's figure is drawn and no prompt shows [*]
+        page.wait_for_selector(".widget-vbox .js-plotly-plot .scatterlayer path.js-line", timeout=420_000)
+        deadline = time.time() + 420
+        while page.locator(".jp-InputPrompt", has_text="[*]").count() > 0:
+            assert time.time() < deadline, "cells still running after 7 minutes"
+            time.sleep(1)
+        errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']",
+                              has_text="Traceback")
+        assert errors.count() == 0, errors.first.inner_text()[:2000]
+        assert page.locator(".jp-RenderedText", has_text="check passed").count() >= 1, \
+            "the check cell did not report success"
+
+        before = _first_path(page)
+        assert before, "no trace drawn in the live figure"
+        widget = page.locator(".widget-vbox").filter(has=page.locator(".js-plotly-plot")).last
+        widget.scroll_into_view_if_needed()
+        handle = widget.locator(".widget-slider .noUi-handle").first
+        handle.focus()
+        page.keyboard.press("ArrowRight")       # sigma: 1e-5 -> 10^-4.5 (one step of 0.5 in log10)
+        readout = widget.locator(".widget-readout").first
+        deadline = time.time() + 180
+        after = before
+        while after == before and time.time() < deadline:
+            time.sleep(1)
+            after = _first_path(page)
+        try:                                    # let the redraw finish before the screenshot
+            page.wait_for_selector(".jp-StatusBar-Item:has-text('Idle')", timeout=60_000)
+            page.get_by_role("button", name="No").click(timeout=2_000)   # the "Jupyter news" toast
+        except Exception:
+            pass
+        SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+        widget.scroll_into_view_if_needed()
+        page.screenshot(path=str(SCREENSHOT))
+        shot_taken = True
+        assert after and after != before, (
+            f"moving the σ slider (readout now {readout.inner_text()!r}) did not redraw the figure"
+        )
+    finally:
+        SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+        if not shot_taken:                     # keep the evidence of a failure
+            page.screenshot(path=str(SCREENSHOT.with_name("jupyterlab-stepwise-failed.png")), full_page=True)
+        ctx.close()
