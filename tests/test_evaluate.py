@@ -18,6 +18,7 @@ from qwemlib.evaluate import (
     component_overlap,
     evaluate_analogies,
     evaluate_similarity,
+    family_accuracy,
     format_table,
     rankdata,
     read_analogies,
@@ -296,6 +297,39 @@ def test_pairs_protocol_on_real_file(planted, google_sections):
         assert res.section(name).correct == n_ok
         assert res.section(name).covered == len(pairs[name]) * (len(pairs[name]) - 1)
     assert res.covered > evaluate_analogies(planted, google_sections).covered
+
+
+def test_family_accuracy_equals_pairs_protocol(planted, google_sections):
+    # book/07's per-family accuracy: the same counts as the pairs protocol on the file
+    # (itself checked by brute force above), with families given as their pairs only
+    pairs = analogy_pairs(google_sections, planted)
+    fams = {f: p for f, p in pairs.items() if len(p) >= 5}
+    full = evaluate_analogies(planted, google_sections, protocol="pairs")
+    got = family_accuracy(planted, fams)
+    assert got.shape == (len(fams),)
+    np.testing.assert_array_equal(got, [full.section(f).accuracy for f in fams])
+    assert 0 < np.nanmin(got) < np.nanmax(got) <= 1
+    # an independent count for one family: every ordered pair of pairs, by brute force
+    U = planted.unit_vectors
+    lower = np.array([w.lower() for w in planted.words])
+    first = {}
+    for i, w in enumerate(lower):
+        first.setdefault(w, i)
+    name = "currency"
+    n_ok = 0
+    for (a, b), (c, d) in itertools.permutations(fams[name], 2):
+        s = U @ (U[first[b]] + U[first[c]] - U[first[a]])
+        s[np.isin(lower, [a, b, c])] = -np.inf
+        n_ok += int(lower[np.argmax(s)] == d)
+    n = len(fams[name])
+    assert got[list(fams).index(name)] == n_ok / (n * (n - 1))
+    # order follows the mapping; a family with < 2 pairs gives NaN; empty input is an error
+    rev = dict(reversed(list(fams.items())))
+    np.testing.assert_array_equal(family_accuracy(planted, rev), got[::-1])
+    one = family_accuracy(planted, {"x": fams[name][:1], name: fams[name]})
+    assert np.isnan(one[0]) and one[1] == got[list(fams).index(name)]
+    with pytest.raises(ValueError, match="families"):
+        family_accuracy(planted, {})
 
 
 def test_oov_skipped_and_counted(tmp_path):

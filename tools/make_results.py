@@ -30,6 +30,12 @@ preset. This script does that work once and writes small files that the chapters
     in mean, SNR for every d, the random-pair SNR baseline, the KS distance of the fit
     on pure noise, the per-family accuracy over a grid of d, and QWEM gradient flow from
     a small random start (per-family accuracy over time, tau_k).
+``linear_sgd.npz``
+    book/07's check against SGD (ci only): QWEM trained by pair-sampling SGD
+    (``negatives="uniform"``) from the chapter's gradient-flow start ``N(0, sigma^2)``, with
+    the chapter's per-family analogy accuracy at log-spaced record steps
+    (:data:`LINEAR_SGD`). ``--only linear-sgd`` runs this part alone (a few minutes) and
+    appends its provenance to the README, leaving the other files untouched.
 ``benchmark.json``
     The Figure 3b rows of every model (computed from the float32/float64 embeddings),
     and the configuration, timings and provenance of every part.
@@ -46,6 +52,7 @@ Usage:
     python tools/make_results.py --scale local         # ~40 min on a shared 2-core CPU
     python tools/make_results.py --scale local --train # adds SGD (meant for a GPU)
     python tools/make_results.py --scale ci --quick    # a smoke test (few steps), not stored
+    python tools/make_results.py --scale ci --only linear-sgd   # book/07's SGD check alone (~3 min)
 """
 
 from __future__ import annotations
@@ -88,6 +95,16 @@ FEATURE_TOPN = 6               # words per principal component in features.npz (
 # book/07_linear_structure.md's constants; the chapter reads them back from linear_structure.npz
 LS = dict(n_min=5, n_null=12, n_base=60, rng_seed=0, feature_words=8, n_d_grid=18,
           flow_sigma=1e-4, flow_seed=0, flow_times=26, flow_rtol=1e-2)
+
+# book/07's SGD check (issue 6): QWEM by pair-sampling SGD at ci from the chapter's flow start
+# (W(0) ~ N(0, flow_sigma^2), seed flow_seed; the same law, another draw: JAX's generator, not
+# numpy's), recording the chapter's per-family accuracy. negatives="uniform" (bounded weights,
+# 7.3x less gradient variance than the paper's sampler, the same expected gradient) and the
+# cosine schedule at lr 5e-4 with 250k + 250k pairs: tests/test_train.py's
+# test_ci_qwem_d50_subspace_overlap_reaches_0_95 configuration, shortened to t = lr * steps = 0.5,
+# past the chapter's last predicted time (tau_d = 0.27 at ci) and its flow (1.3 tau_d).
+LINEAR_SGD = dict(lr=5e-4, batch=250_000, steps=1000, schedule="cosine", negatives="uniform",
+                  first_record=20, n_records=36)
 
 
 def _git_commit() -> str:
@@ -336,11 +353,10 @@ def linear_structure(st, eig, *, flow: bool = True, log=print) -> tuple[dict, di
 
     # per-family accuracy (pairs protocol) over a grid of d
     t = time.perf_counter()
-    compact = [ev.AnalogySection(f, tuple((a, b, a, b) for a, b in pairs_all[f])) for f in fams]
+    fam_pairs = {f: pairs_all[f] for f in fams}
 
     def family_accuracy(Wd):
-        res = ev.evaluate_analogies(ev.Embeddings(words, Wd), compact, protocol="pairs")
-        return np.array([res.section(f).accuracy for f in fams])
+        return ev.family_accuracy(ev.Embeddings(words, Wd), fam_pairs)
 
     D_GRID = np.unique(np.round(np.geomspace(2, D, LS["n_d_grid"])).astype(int))
     out["d_grid"] = D_GRID
@@ -371,6 +387,113 @@ def linear_structure(st, eig, *, flow: bool = True, log=print) -> tuple[dict, di
     return out, secs
 
 
+def linear_sgd(st, eig, preset, *, steps=LINEAR_SGD["steps"], meta: dict | None = None,
+               log=print) -> tuple[dict, dict]:
+    """book/07's check of the predicted per-family rise times against SGD (issue 6).
+
+    Trains QWEM by minibatch SGD (:func:`qwemlib.train.train`, :data:`LINEAR_SGD`) from
+    ``N(0, sigma^2)`` with the chapter's flow ``sigma`` and seed, and at log-spaced record
+    steps computes the chapter's per-family accuracy (:func:`qwemlib.evaluate.family_accuracy`
+    on the Google families with at least ``LS["n_min"]`` in-vocabulary pairs; 3CosAdd, pairs
+    protocol). Also stores ``tau`` predicted from this run's own ``W(0)`` (``s0="projected"``).
+
+    Returns:
+        The arrays for ``linear_sgd.npz`` and a JSON-able description of the run.
+    """
+    from qwemlib import evaluate as ev
+    from qwemlib import train as T
+    from qwemlib.theory import ClosedFormDynamics
+
+    words = list(st.words)
+    sections = ev.read_analogies("google-analogies")
+    pairs_all = ev.analogy_pairs(sections, ev.Embeddings(words, np.zeros((len(words), 1))))
+    fams = {f: p for f, p in pairs_all.items() if len(p) >= LS["n_min"]}
+    rec = np.unique(np.round(np.geomspace(LINEAR_SGD["first_record"], steps,
+                                          LINEAR_SGD["n_records"])).astype(int))
+    cfg = T.TrainConfig(loss="qwem", dim=preset.dim, steps=steps, lr=LINEAR_SGD["lr"],
+                        batch_pos=LINEAR_SGD["batch"], batch_neg=LINEAR_SGD["batch"],
+                        schedule=LINEAR_SGD["schedule"], negatives=LINEAR_SGD["negatives"],
+                        init="gaussian", init_scale=LS["flow_sigma"], seed=LS["flow_seed"],
+                        dtype="float32", window=preset.window, record_steps=tuple(int(r) for r in rec),
+                        steps_per_call=100, record_objective=True)
+    acc, W0 = [], []
+
+    def evaluate_fn(W):
+        if not W0:
+            W0.append(np.asarray(W, np.float64).copy())
+        a = ev.family_accuracy(ev.Embeddings(words, np.asarray(W, np.float64)), fams)   # as book/07 scores
+        acc.append(a)
+        return float(np.mean(a))
+
+    log(f"[linear-sgd] qwem, negatives {cfg.negatives}, N(0, {cfg.init_scale:g}^2) seed {cfg.seed}, "
+        f"{steps} steps of {cfg.batch_pos:,}+{cfg.batch_neg:,} pairs, lr {cfg.lr:g} {cfg.schedule}, "
+        f"t_end = {float(T.time_of_step(cfg, steps)):.3f}; {len(fams)} families", flush=True)
+    res = T.train(st.corpus.ids, st.corpus.article_offsets, st.cooc, cfg, progress=False,
+                  evaluate_fn=evaluate_fn)
+    dyn = ClosedFormDynamics.from_initial(eig, W0[0], s0="projected")
+    out = {"families": np.array(list(fams)), "steps": res.steps, "times": res.times,
+           "acc": np.array(acc), "objective": res.objective, "loss": res.loss,
+           "singular_values": res.singular_values.astype(np.float32), "tau_own_init": dyn.tau,
+           "const/flow_sigma": np.asarray(LS["flow_sigma"]), "const/flow_seed": np.asarray(LS["flow_seed"]),
+           "const/n_min": np.asarray(LS["n_min"]), "lr": np.float64(cfg.lr),
+           "wall_s": np.float64(res.wall_time), "config": np.array(cfg.to_json())}
+    if meta is not None:
+        out["provenance"] = np.array(json.dumps({k: meta[k] for k in ("command", "commit", "date_utc", "machine",
+                                                                       "library_modified_since_commit")
+                                                 if k in meta}, default=str))
+    info = json.loads(cfg.to_json()) | {"wall_s": res.wall_time, "pairs_per_s": res.pairs_per_second,
+                                        "grad_path": res.grad_path, "device": res.device,
+                                        "t_end": float(res.times[-1])}
+    log(f"   {res.wall_time:.0f} s ({res.grad_path} path, {res.pairs_per_second:,.0f} pairs/s); "
+        f"mean family accuracy {np.mean(acc[-1]):.3f} at t = {res.times[-1]:.3f}", flush=True)
+    return out, info
+
+
+def _linear_sgd_note(info: dict, meta: dict) -> str:
+    c = info
+    return (f"`linear_sgd.npz` (book/07, issue 6): QWEM SGD, negatives {c['negatives']}, init gaussian "
+            f"(sigma {c['init_scale']:g}, seed {c['seed']}), {c['steps']} steps of {c['batch_pos']:,}+"
+            f"{c['batch_neg']:,} pairs, lr {c['lr']:g} {c['schedule']}, {c['dtype']}, t_end = {c['t_end']:.3f}, "
+            f"records at step 0 and {len(c['record_steps'])} log-spaced steps from {LINEAR_SGD['first_record']}; "
+            f"{c['wall_s']:.0f} s on {c['device']} ({c['grad_path']} gradient); command `{meta['command']}`, "
+            f"commit `{meta['commit']}`" + (" (library or script modified since that commit)"
+                                             if meta.get("library_modified_since_commit") else "")
+            + f", {meta['date_utc']}, {meta['machine']['processor']} {meta['machine']['cpu_count']} cores, "
+            f"1-min load average {meta['machine']['loadavg_start']:.1f} at start. Keys: `families`, `steps`, "
+            "`times` (t = 2 sum(eta)), `acc` (record, family) accuracy (3CosAdd, pairs protocol), "
+            "`objective`, `loss`, `singular_values`, `tau_own_init` (tau_k from this run's W(0)), `lr`, "
+            "`wall_s`, `config` (TrainConfig JSON), `provenance` (JSON), `const/*`.")
+
+
+def main_linear_sgd(preset, argv, out_dir: Path | None = None) -> int:
+    """``--only linear-sgd``: run :func:`linear_sgd` alone, write ``linear_sgd.npz`` and append its
+    provenance to the README beside it (the other stored files are left untouched)."""
+    from qwemlib import stats
+    from qwemlib.theory import top_eigenpairs
+
+    if preset.name != "ci":
+        raise SystemExit(f"--only linear-sgd runs at ci only (at {preset.name} QWEM SGD needs a GPU)")
+    t_all = time.perf_counter()
+    meta = {"command": "python tools/make_results.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+            "commit": _git_commit(), "library_modified_since_commit": _git_dirty(),
+            "date_utc": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+            "machine": _machine()}
+    st = stats.corpus_statistics(preset)
+    eig = top_eigenpairs(st.M, preset.dim)
+    arrays, info = linear_sgd(st, eig, preset, meta=meta)
+    out_dir = out_dir or ROOT / "data" / "results" / preset.name
+    out_dir.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(out_dir / "linear_sgd.npz", **arrays)
+    total = time.perf_counter() - t_all
+    note = _linear_sgd_note(info, meta)
+    with open(out_dir / "README.md", "a") as fh:
+        fh.write(f"\n## Appended by `{meta['command']}`\n\n- {note}\n- total time {total:.0f} s "
+                 f"(statistics, top-{preset.dim} eigenpairs, SGD, accuracies); 1-min load average "
+                 f"{os.getloadavg()[0]:.1f} at end (shared machine)\n")
+    print(f"wrote {out_dir / 'linear_sgd.npz'} in {total:.0f} s", flush=True)
+    return 0
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--scale", default="ci", choices=["ci", "local", "full"])
@@ -386,12 +509,17 @@ def main(argv=None) -> int:
                     help="folder (outside the repository) where gensim's vectors are kept and reused")
     ap.add_argument("--quick", action="store_true", help="smoke test: 30 steps, 1 gensim epoch, no files")
     ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument("--only", choices=["linear-sgd"], default=None,
+                    help="run one part alone: 'linear-sgd' = book/07's SGD check (ci), writes linear_sgd.npz "
+                         "and appends to README.md, leaving the other files alone")
     args = ap.parse_args(argv)
 
     from qwemlib import config, evaluate, stats
     from qwemlib.corpus import load_corpus
 
     preset = config.preset(args.scale)
+    if args.only == "linear-sgd":
+        return main_linear_sgd(preset, argv, args.out)
     out_dir = args.out or ROOT / "data" / "results" / preset.name
     epochs = 1 if args.quick else (args.gensim_epochs or (GENSIM_EPOCHS if preset.name == "ci"
                                                           else GENSIM_EPOCHS_LARGE))
@@ -433,6 +561,11 @@ def main(argv=None) -> int:
             "grad_path": r["res"].grad_path, "device": r["res"].device} for k, r in tr["runs"].items()}
         embs["word2vec (SGNS)"] = evaluate.Embeddings(st.words, tr["runs"]["sgns-w2v"]["res"].W)
         embs["QWEM (SGD)"] = evaluate.Embeddings(st.words, tr["runs"]["qwem-small"]["res"].W)
+    lsgd = None
+    if preset.name == "ci" and not args.quick:
+        t = time.perf_counter()
+        lsgd = linear_sgd(st, eig, preset, meta=meta)
+        meta["timings_s"]["linear structure: sgd (book/07)"] = time.perf_counter() - t
     for name, (e, _) in cf.items():
         embs[name] = e
     ls_arrays = None
@@ -477,6 +610,9 @@ def main(argv=None) -> int:
                        p + "tau": r["tau"], p + "s0": r["s0"], p + "pc": r["pc"],
                        p + "lr": np.float64(r["cfg"].lr)}
         np.savez_compressed(out_dir / "train.npz", **arrays)
+    if lsgd is not None:
+        np.savez_compressed(out_dir / "linear_sgd.npz", **lsgd[0])
+        notes.append(_linear_sgd_note(lsgd[1], meta))
     if store_embs:
         np.savez_compressed(out_dir / "embeddings.npz", words=np.array(list(st.words)),
                             **{k: e.vectors.astype(np.float16) for k, e in embs.items()})
@@ -512,7 +648,7 @@ def _write_readme(out_dir: Path, preset, meta: dict, notes: list[str]) -> None:
         f"# Stored results, preset `{preset.name}`",
         "",
         "Written by `tools/make_results.py`; read by book/05_training.md and book/06_qwem_vs_word2vec.md"
-        + (" and book/07_linear_structure.md." if "linear_structure.npz" in files else "."),
+        + (" and book/07_linear_structure.md." if {"linear_structure.npz", "linear_sgd.npz"} & set(files) else "."),
         "Do not edit by hand: rerun the command.",
         "",
         f"- command: `{meta['command']}`",
@@ -551,6 +687,8 @@ def _write_readme(out_dir: Path, preset, meta: dict, notes: list[str]) -> None:
                                 "`snr_d` (family, d), `base95_N`/`base95` random-pair SNR 95th percentile, "
                                 "`d_grid`/`acc_grid` per-family accuracy, `tau`, `flow_times`/`acc_flow`/`flow_nsteps`/"
                                 "`flow_loss` gradient flow, `const/*` the chapter's constants",
+        "linear_sgd.npz": "book/07's SGD check: per-family accuracy (`acc`, record x family) of a QWEM SGD run "
+                          "at `times`; see the note below",
         "benchmark.json": "Figure 3b rows (`rows`: model, benchmark, metric, value, covered, total) and `meta` "
                           "(configurations, timings, provenance)",
     }
