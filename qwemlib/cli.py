@@ -250,7 +250,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = ap.add_subparsers(dest="cmd", required=True)
 
     s = sub.add_parser("solve", help="closed-form embeddings of M*, PPMI, PMI and their benchmark table")
-    s.add_argument("--scale", default=None, help="preset: ci, local or full (default: $QWEM_SCALE or ci)")
+    s.add_argument("--scale", default=None, help="preset: ci, hub, local or full (default: $QWEM_SCALE or ci)")
     s.add_argument("--corpus", default=None, help="corpus name or path (overrides the preset)")
     s.add_argument("--vocab", type=int, default=None, help="V, vocabulary size")
     s.add_argument("--dim", type=int, default=None, help="d, embedding dimension")
@@ -263,7 +263,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=_cmd_solve)
 
     t = sub.add_parser("train", help="SGD training of QWEM and word2vec with the theory overlaid")
-    t.add_argument("--scale", default=None, help="preset: ci, local or full")
+    t.add_argument("--scale", default=None, help="preset: ci, hub, local or full")
     t.add_argument("--corpus", default=None)
     t.add_argument("--vocab", type=int, default=None)
     t.add_argument("--dim", type=int, default=None)

@@ -21,7 +21,7 @@ class Preset:
     """Sizes of one run of the pipeline.
 
     Attributes:
-        name: preset name (``ci``, ``local``, ``full``).
+        name: preset name (``ci``, ``hub``, ``local``, ``full``).
         corpus: registry name of the corpus (see :mod:`qwemlib.data`).
         vocab: V, the number of most frequent words kept (paper: 10,000).
         dim: d, the embedding dimension (paper: 200).
@@ -64,6 +64,17 @@ PRESETS: dict[str, Preset] = {
         dim=200,
         description="the first 30,729 articles of a May 2015 English Wikipedia dump "
         "(about 65 M tokens); smaller and older than the paper's corpus",
+    ),
+    "hub": Preset(
+        name="hub",
+        corpus="wikimedia/wikipedia:20231101.en",
+        vocab=2000,
+        dim=50,
+        min_article_tokens=500,
+        max_tokens=800_000,
+        description="the first 0.8 M tokens (articles with >= 500 tokens) of the November "
+        "2023 English Wikipedia, streamed from the Hugging Face Hub: the ci sizes for "
+        "readers without the shared 2015 sample (Binder, Colab); needs the network",
     ),
     "full": Preset(
         name="full",

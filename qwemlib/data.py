@@ -104,8 +104,8 @@ _SHARD_SHA = {
 _SAMPLE_HOW = (
     "This 2015 Wikipedia sample is distributed with the project's shared data folder, "
     "not online: put that folder beside the checkout as ../shared/data or point "
-    "QWEM_DATA_DIR at it; online users can use the paper's corpus instead "
-    "(corpus 'wikimedia/wikipedia:20231101.en', preset 'full')."
+    "QWEM_DATA_DIR at it. Online, use the paper's corpus from the Hugging Face Hub "
+    "instead: QWEM_SCALE=hub (the ci sizes) or QWEM_SCALE=full (the paper's setting)."
 )
 
 REGISTRY: dict[str, DataFile] = {}

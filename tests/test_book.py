@@ -1,7 +1,8 @@
 """Browser tests of the built book: every page loads offline, draws its figures and math.
 
 The site in ``_build/html`` is reused when it is newer than every input (chapters,
-``_config.yml``, ``_toc.yml``, ``qwemlib/*.py``, ``tools/*.py``); otherwise it is built
+``_config.yml``, ``_toc.yml``, ``qwemlib/*.py``, ``tools/*.py``, stored results);
+otherwise it is built
 with ``tools/build_book.py`` at ``QWEM_SCALE`` (default ``ci``). Set
 ``QWEM_BOOK_REUSE=1`` to test whatever is there. The site is served from 127.0.0.1 by a
 local HTTP server and opened with Playwright driving Debian's Chromium
@@ -14,6 +15,10 @@ index pages) the test asserts:
 * every plotly figure is drawn (``.js-plotly-plot .main-svg``);
 * every math element is typeset by MathJax (``mjx-container``);
 * every internal link points to an existing file (and, with ``#anchor``, an existing id).
+
+Each chapter's Binder button opens that chapter's own ``.md`` in JupyterLab, in the
+repository the build was pointed at, and there is no Colab button (Colab cannot open
+MyST markdown).
 
 A full-page screenshot of each page is saved in ``_build/screenshots/``.
 """
@@ -53,7 +58,8 @@ PAGES = _toc_pages()
 
 
 def _inputs() -> list[Path]:
-    pats = ["book/*.md", "book/*.bib", "_config.yml", "_toc.yml", "qwemlib/*.py", "tools/*.py"]
+    pats = ["book/*.md", "book/*.bib", "_config.yml", "_toc.yml", "qwemlib/*.py", "tools/*.py",
+            "data/results/*/*"]
     return [p for pat in pats for p in ROOT.glob(pat)]
 
 
@@ -242,3 +248,36 @@ def test_precomputed_slider_changes_figure(page_path, site, server, browser):
                                       + "__slider_moved.png")), full_page=True)
     ctx.close()
     assert not errors, f"{page_path}: uncaught errors: {errors}"
+
+
+def _expected_repository() -> tuple[str, str]:
+    """The repository and branch the build points the buttons at (see build_book.repository)."""
+    import yaml
+
+    sys.path.insert(0, str(ROOT / "tools"))
+    import build_book
+
+    conf = yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]
+    url = build_book.repository(None)[0] or conf["url"]
+    return url.rstrip("/"), os.environ.get("QWEM_REPO_BRANCH") or conf.get("branch", "main")
+
+
+CHAPTERS = [p for p in PAGES if p.startswith("book/")]
+
+
+@pytest.mark.parametrize("page_path", CHAPTERS)
+def test_launch_buttons_open_the_chapter(page_path, site):
+    """Binder opens this chapter's own source in JupyterLab; no button leads to a file
+    its service cannot open (Colab opens only .ipynb, the chapters are MyST markdown)."""
+    html = (site / page_path).read_text(encoding="utf-8")
+    source = page_path.removesuffix(".html") + ".md"
+    assert (ROOT / source).exists(), source
+    repo, branch = _expected_repository()
+    org_repo = urlparse(repo).path.strip("/")
+    binder = re.findall(r'href="(https://mybinder\.org/[^"]+)"', html)
+    assert binder == [f"https://mybinder.org/v2/gh/{org_repo}/{branch}?urlpath=lab/tree/{source}"], binder
+    assert "colab.research.google.com" not in html
+    assert f'href="{repo}"' in html, f"{page_path}: no repository button for {repo}"
+    # the environment Binder builds and the scripts it runs: conda env, then postBuild, start
+    for f in ("environment.yml", "postBuild", "start"):
+        assert (ROOT / f).exists(), f

@@ -127,3 +127,34 @@ def test_remote_corpus_without_network_is_a_clear_error(monkeypatch):
     monkeypatch.setattr(datasets, "load_dataset", boom)
     with pytest.raises(CorpusError, match="local sample"):
         next(corpus.iter_articles("wikimedia/wikipedia:20231101.en"))
+
+
+def test_hub_preset_streams_with_datasets(monkeypatch, tmp_path):
+    """The ``hub`` preset's pipeline, offline: ``datasets.load_dataset`` is pointed at the
+    local 2015 slice (same ``wikimedia/wikipedia`` parquet schema) in streaming mode, so
+    the filter (articles of >= 500 tokens) and the token budget run on a real stream."""
+    import datasets
+
+    from qwemlib import config, data
+
+    shard = data.path("wikipedia/20150523.en-ci/train-00000-of-00001.parquet")
+    real = datasets.load_dataset
+    calls = []
+
+    def hub(name, cfg=None, *, split=None, streaming=False, **kw):
+        calls.append((name, cfg, split, streaming))
+        return real("parquet", data_files=[str(shard)], split="train", streaming=True)
+
+    monkeypatch.setattr(datasets, "load_dataset", hub)
+    monkeypatch.setenv("QWEM_CACHE_DIR", str(tmp_path))
+    p = config.preset("hub")
+    c = load_corpus(p.corpus, p.vocab, min_article_tokens=p.min_article_tokens,
+                    max_tokens=p.max_tokens, progress=False)
+    assert calls == [("wikimedia/wikipedia", "20231101.en", "train", True)] * len(calls) and calls
+    lengths = [len(tokenize(a)) for a in corpus.iter_articles(str(shard))]
+    kept = [n for n in lengths if n >= 500]
+    assert c.n_articles <= len(kept) and c.n_articles >= 1
+    # the budget stops after the article that crosses it
+    assert sum(kept[: c.n_articles - 1]) < p.max_tokens
+    assert c.n_articles == len(kept) or sum(kept[: c.n_articles]) >= p.max_tokens
+    assert len(c.vocab) == p.vocab

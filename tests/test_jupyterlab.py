@@ -1,10 +1,12 @@
 """Browser test: book/04_stepwise.md runs in JupyterLab and its live sliders redraw the figure.
 
 Starts a JupyterLab server on 127.0.0.1 (free port, random token) in a temporary
-folder holding the chapter converted to ``.ipynb`` (jupytext), opens it in headless
-Debian Chromium through Playwright, runs all cells, moves the live ``σ`` slider with
-the keyboard and checks that the plotly figure of the live widget is redrawn (the SVG
-path of its first trace changes). A screenshot goes to
+folder holding a copy of ``book/04_stepwise.md``, configured by the repository's
+Binder ``postBuild`` (jupytext's notebook view is the default viewer for markdown), and
+opens ``lab/tree/book/04_stepwise.md``: the path the book's Binder button asks for. In
+headless Debian Chromium through Playwright it runs all cells, moves the live ``σ``
+slider with the keyboard and checks that the plotly figure of the live widget is
+redrawn (the SVG path of its first trace changes). A screenshot goes to
 ``_build/screenshots/jupyterlab-stepwise.png``.
 
 Skipped when ``/usr/bin/chromium`` or the ``playwright`` package is missing
@@ -29,6 +31,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
 CHAPTER = ROOT / "book" / "04_stepwise.md"
+URLPATH = "lab/tree/book/04_stepwise.md"   # as in the Binder button: ?urlpath=lab/tree/<path>
 SCREENSHOT = ROOT / "_build" / "screenshots" / "jupyterlab-stepwise.png"
 
 pytestmark = pytest.mark.browser
@@ -45,15 +48,17 @@ def lab_server(tmp_path):
     if not Path(CHROMIUM).exists():
         pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium)")
     pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
-    subprocess.run(
-        [sys.executable, "-m", "jupytext", "--to", "ipynb", "--output",
-         str(tmp_path / "04_stepwise.ipynb"), str(CHAPTER)],
-        check=True, capture_output=True,
-    )
+    # a copy, so that JupyterLab's autosave cannot touch the repository's chapter
+    (tmp_path / "book").mkdir()
+    shutil.copy(CHAPTER, tmp_path / URLPATH.removeprefix("lab/tree/"))
     port, token = _free_port(), secrets.token_hex(16)
     env = dict(os.environ, QWEM_SCALE=os.environ.get("QWEM_SCALE", "ci"),
                PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
-               JUPYTER_CONFIG_DIR=str(tmp_path / "jupyter_config"))
+               JUPYTER_CONFIG_DIR=str(tmp_path / "jupyter_config"),
+               PATH=str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", ""))
+    # Binder's postBuild, run here the same way: markdown opens as a jupytext notebook
+    subprocess.run(["bash", str(ROOT / "postBuild")], cwd=tmp_path, env=env, check=True,
+                   capture_output=True)
     env.pop("PLOTLY_RENDERER", None)          # JupyterLab: plotly's default mime renderer
     env.pop("QWEM_BOOK_BUILD", None)
     log = open(tmp_path / "lab.log", "w")
@@ -102,7 +107,7 @@ def test_stepwise_live_slider_redraws(lab_server, browser):
     page = ctx.new_page()
     shot_taken = False
     try:
-        page.goto(f"{base}/lab/tree/04_stepwise.ipynb?token={token}")
+        page.goto(f"{base}/{URLPATH}?token={token}")
         page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=120_000)
         # the kernel is up when the status bar says "Idle"; then Run > Run All Cells
         page.wait_for_selector(".jp-StatusBar-Item:has-text('Idle')", timeout=180_000)

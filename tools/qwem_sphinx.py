@@ -1,6 +1,6 @@
 """Sphinx glue for the QWEM book (loaded from ``_config.yml`` as a local extension).
 
-Two jobs, both about keeping the built book self-contained:
+Three jobs, the first two about keeping the built book self-contained:
 
 1. Pages that contain a plotly figure get ``_static/vendor/plotly/plotly.min.js`` in
    their ``<head>``, *before* require.js (priority 200 < 500). plotly.js is a UMD
@@ -11,10 +11,16 @@ Two jobs, both about keeping the built book self-contained:
 2. After the build, every HTML page is scanned for ``src=``/``href=`` attributes that
    load a script, stylesheet, font or image from another host; each one is a warning,
    which ``-W`` turns into a failed build. Hyperlinks (``<a href>``) are fine.
+3. ``QWEM_REPO_URL`` and ``QWEM_REPO_BRANCH``, when set, replace ``repository.url`` and
+   ``repository.branch`` of ``_config.yml``: the repository button and the Binder launch
+   button of every chapter point there. ``tools/build_book.py`` sets them from
+   ``--repo-url`` or from the checkout's ``origin`` remote, so a fork builds a book
+   whose buttons open the fork.
 """
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -85,7 +91,18 @@ def _check_offline(app, exception):
             )
 
 
+def _repository_from_env(app, config):
+    opts = config.html_theme_options
+    url = os.environ.get("QWEM_REPO_URL", "").strip().rstrip("/")
+    branch = os.environ.get("QWEM_REPO_BRANCH", "").strip()
+    if url:
+        opts["repository_url"] = url
+    if branch:
+        opts["repository_branch"] = branch
+
+
 def setup(app):
+    app.connect("config-inited", _repository_from_env)
     app.connect("html-page-context", _add_plotly)
     app.connect("html-page-context", _drop_thebe, priority=900)
     app.connect("build-finished", _check_offline)

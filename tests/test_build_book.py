@@ -1,0 +1,79 @@
+"""tools/build_book.py: the execution-cache key and the repository the buttons open (no build)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tools"))
+import build_book  # noqa: E402
+
+
+def _tree(root: Path) -> Path:
+    (root / "qwemlib").mkdir(parents=True)
+    (root / "qwemlib" / "stats.py").write_text("X = 1\n")
+    (root / "data" / "results" / "ci").mkdir(parents=True)
+    (root / "data" / "results" / "ci" / "train.npz").write_bytes(b"\x00\x01")
+    (root / "book").mkdir()
+    (root / "book" / "01.md").write_text("# one\n")
+    return root
+
+
+def test_cache_key_follows_preset_library_and_stored_results(tmp_path):
+    root = _tree(tmp_path)
+    key = build_book.cache_key("ci", root)
+    assert key == build_book.cache_key("ci", root)            # deterministic
+    assert build_book.cache_key("local", root) != key         # preset
+
+    (root / "book" / "01.md").write_text("# changed\n")       # the cache itself sees chapters
+    assert build_book.cache_key("ci", root) == key
+
+    (root / "data" / "results" / "ci" / "train.npz").write_bytes(b"\x00\x02")
+    key2 = build_book.cache_key("ci", root)
+    assert key2 != key                                        # a regenerated stored result
+
+    (root / "data" / "results" / "local").mkdir()
+    (root / "data" / "results" / "local" / "README.md").write_text("new\n")
+    key3 = build_book.cache_key("ci", root)
+    assert key3 != key2                                       # a new stored result
+
+    (root / "qwemlib" / "stats.py").write_text("X = 2\n")
+    assert build_book.cache_key("ci", root) != key3           # the library
+
+
+def test_cache_key_covers_the_data_registry():
+    # corpus shards and benchmark files are pinned by sha256 in qwemlib/data.py,
+    # so that module must be one of the keyed sources
+    keyed = {p.relative_to(ROOT).as_posix() for pat in build_book.KEYED for p in ROOT.glob(pat)}
+    assert "qwemlib/data.py" in keyed
+    assert any(k.startswith("data/results/ci/") for k in keyed)
+
+
+@pytest.mark.parametrize("remote, url", [
+    ("https://github.com/ada/qwem-book.git", "https://github.com/ada/qwem-book"),
+    ("https://github.com/ada/qwem-book", "https://github.com/ada/qwem-book"),
+    ("git@github.com:ada/qwem.book.git\n", "https://github.com/ada/qwem.book"),
+    ("ssh://git@github.com/ada/qwem-book.git", "https://github.com/ada/qwem-book"),
+    ("https://gitlab.com/ada/qwem-book.git", None),
+    ("/work/main", None),
+    ("https://github.com/ada", None),
+])
+def test_github_url(remote, url):
+    assert build_book.github_url(remote) == url
+
+
+def test_repository_precedence(tmp_path, monkeypatch):
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    monkeypatch.delenv("QWEM_REPO_URL", raising=False)
+    assert build_book.repository(None, tmp_path) == (None, "_config.yml")     # no remote
+    subprocess.run(["git", "-C", str(tmp_path), "remote", "add", "origin",
+                    "git@github.com:ada/fork.git"], check=True)
+    assert build_book.repository(None, tmp_path) == ("https://github.com/ada/fork",
+                                                     "the git remote 'origin'")
+    monkeypatch.setenv("QWEM_REPO_URL", "https://github.com/org/env/")
+    assert build_book.repository(None, tmp_path) == ("https://github.com/org/env", "$QWEM_REPO_URL")
+    assert build_book.repository("https://github.com/org/cli", tmp_path)[0] == "https://github.com/org/cli"
