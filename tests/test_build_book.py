@@ -77,3 +77,51 @@ def test_repository_precedence(tmp_path, monkeypatch):
     monkeypatch.setenv("QWEM_REPO_URL", "https://github.com/org/env/")
     assert build_book.repository(None, tmp_path) == ("https://github.com/org/env", "$QWEM_REPO_URL")
     assert build_book.repository("https://github.com/org/cli", tmp_path)[0] == "https://github.com/org/cli"
+
+
+def test_kernel_channel_polls_in_slices(monkeypatch):
+    """A missed asyncio wake-up can hide a waiting kernel reply for one slice at most,
+    not for the whole cell timeout (the build stalls this works around)."""
+    import asyncio
+    import time
+    from queue import Empty
+
+    import qwem_sphinx
+    from jupyter_client.channels import AsyncZMQSocketChannel
+
+    monkeypatch.setattr(AsyncZMQSocketChannel, "get_msg", AsyncZMQSocketChannel.get_msg)
+    qwem_sphinx.patch_kernel_channel_polling()
+    clock = {"t": 0.0}
+    monkeypatch.setattr(time, "monotonic", lambda: clock["t"])
+
+    class MissesWakeups:
+        """poll(ms) that, like a missed edge, reports a message only when its wait ends."""
+        def __init__(self, arrives_at):
+            self.arrives_at, self.waits = arrives_at, []
+
+        async def poll(self, ms):
+            self.waits.append(ms)
+            clock["t"] += ms / 1000
+            return int(self.arrives_at is not None and clock["t"] >= self.arrives_at)
+
+    ch = AsyncZMQSocketChannel.__new__(AsyncZMQSocketChannel)
+
+    async def recv():
+        return {"msg_type": "execute_reply"}
+
+    ch._recv = recv
+    ch.socket = MissesWakeups(arrives_at=2.5)
+    assert asyncio.run(ch.get_msg(timeout=300))["msg_type"] == "execute_reply"
+    assert max(ch.socket.waits) <= 1000 and clock["t"] <= 2.5 + qwem_sphinx.POLL_SLICE
+
+    clock["t"] = 0.0
+    ch.socket = MissesWakeups(arrives_at=None)
+    with pytest.raises(Empty):
+        asyncio.run(ch.get_msg(timeout=2.2))
+    assert abs(clock["t"] - 2.2) < 1e-9 and ch.socket.waits == [1000, 1000, 200]
+
+    clock["t"] = 0.0
+    ch.socket = MissesWakeups(arrives_at=None)
+    with pytest.raises(Empty):
+        asyncio.run(ch.get_msg(timeout=0))
+    assert ch.socket.waits == [0]

@@ -1,6 +1,6 @@
 """Sphinx glue for the QWEM book (loaded from ``_config.yml`` as a local extension).
 
-Three jobs, the first two about keeping the built book self-contained:
+Four jobs, the first two about keeping the built book self-contained:
 
 1. Pages that contain a plotly figure get ``_static/vendor/plotly/plotly.min.js`` in
    their ``<head>``, *before* require.js (priority 200 < 500). plotly.js is a UMD
@@ -16,6 +16,16 @@ Three jobs, the first two about keeping the built book self-contained:
    button of every chapter point there. ``tools/build_book.py`` sets them from
    ``--repo-url`` or from the checkout's ``origin`` remote, so a fork builds a book
    whose buttons open the fork.
+4. :func:`patch_kernel_channel_polling` makes the kernel client that executes the
+   chapters (nbclient, through myst-nb and jupyter-cache, in this process) wait for a
+   kernel message in slices of at most ``POLL_SLICE`` seconds instead of one wait as long
+   as the cell timeout. nbclient waits for a cell's ``execute_reply`` with one
+   ``zmq.asyncio`` poll as long as the cell timeout; that poll watches an edge-triggered
+   file descriptor, and when its wake-up is missed (pyzmq issues #1558 and #2173
+   describe the same symptom: the event is returned only when the timeout expires) the
+   reply that did arrive sits unread until the timeout, and the build resumes with no
+   error. Each slice ends with a plain ``zmq_poll``, which sees the message, so a missed
+   wake-up costs at most one slice. nbval uses the blocking client and is not affected.
 """
 
 from __future__ import annotations
@@ -25,6 +35,7 @@ import re
 from pathlib import Path
 
 PLOTLY_JS = "vendor/plotly/plotly.min.js"
+POLL_SLICE = 1.0   # seconds; see patch_kernel_channel_polling
 
 # <script src=...>, <link href=...> (stylesheets, preloads, icons), <img src=...>, url(...)
 _EXTERNAL = re.compile(
@@ -101,7 +112,40 @@ def _repository_from_env(app, config):
         opts["repository_branch"] = branch
 
 
+def patch_kernel_channel_polling(slice_s: float = POLL_SLICE) -> None:
+    """Make ``AsyncZMQSocketChannel.get_msg`` poll in slices of at most ``slice_s``.
+
+    Same contract as the original (return the next message, raise ``queue.Empty`` once
+    ``timeout`` seconds pass without one, wait forever for ``timeout=None``); only the
+    longest time a missed asyncio wake-up can hide a waiting message changes, from the
+    whole timeout to ``slice_s``. Idempotent.
+    """
+    import time
+    from queue import Empty
+
+    from jupyter_client.channels import AsyncZMQSocketChannel
+
+    if getattr(AsyncZMQSocketChannel.get_msg, "_qwem_sliced", False):
+        return
+
+    async def get_msg(self, timeout: float | None = None):
+        assert self.socket is not None
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            wait = slice_s if left is None else min(slice_s, left)
+            if await self.socket.poll(int(wait * 1000)):
+                return await self._recv()
+            if left is not None and left <= slice_s:
+                raise Empty
+
+    get_msg._qwem_sliced = True
+    get_msg.__doc__ = AsyncZMQSocketChannel.get_msg.__doc__
+    AsyncZMQSocketChannel.get_msg = get_msg
+
+
 def setup(app):
+    patch_kernel_channel_polling()
     app.connect("config-inited", _repository_from_env)
     app.connect("html-page-context", _add_plotly)
     app.connect("html-page-context", _drop_thebe, priority=900)
