@@ -34,7 +34,8 @@ preset. This script does that work once and writes small files that the chapters
     book/07's check against SGD (ci only): QWEM trained by pair-sampling SGD
     (``negatives="uniform"``) from the chapter's gradient-flow start ``N(0, sigma^2)``, with
     the chapter's per-family analogy accuracy at log-spaced record steps
-    (:data:`LINEAR_SGD`). ``--only linear-sgd`` runs this part alone (a few minutes) and
+    (:data:`LINEAR_SGD`), and its final embeddings (float16), which book/06 scores as
+    its QWEM (SGD) model. ``--only linear-sgd`` runs this part alone (a few minutes) and
     appends its provenance to the README, leaving the other files untouched.
 ``benchmark.json``
     The Figure 3b rows of every model (computed from the float32/float64 embeddings),
@@ -436,7 +437,9 @@ def linear_sgd(st, eig, preset, *, steps=LINEAR_SGD["steps"], meta: dict | None 
            "singular_values": res.singular_values.astype(np.float32), "tau_own_init": dyn.tau,
            "const/flow_sigma": np.asarray(LS["flow_sigma"]), "const/flow_seed": np.asarray(LS["flow_seed"]),
            "const/n_min": np.asarray(LS["n_min"]), "lr": np.float64(cfg.lr),
-           "wall_s": np.float64(res.wall_time), "config": np.array(cfg.to_json())}
+           "wall_s": np.float64(res.wall_time), "config": np.array(cfg.to_json()),
+           # the final embeddings: book/06 scores them as its QWEM (SGD) model at ci
+           "W_final": res.W.astype(np.float16), "words": np.array(words)}
     if meta is not None:
         out["provenance"] = np.array(json.dumps({k: meta[k] for k in ("command", "commit", "date_utc", "machine",
                                                                        "library_modified_since_commit")
@@ -462,7 +465,8 @@ def _linear_sgd_note(info: dict, meta: dict) -> str:
             f"1-min load average {meta['machine']['loadavg_start']:.1f} at start. Keys: `families`, `steps`, "
             "`times` (t = 2 sum(eta)), `acc` (record, family) accuracy (3CosAdd, pairs protocol), "
             "`objective`, `loss`, `singular_values`, `tau_own_init` (tau_k from this run's W(0)), `lr`, "
-            "`wall_s`, `config` (TrainConfig JSON), `provenance` (JSON), `const/*`.")
+            "`wall_s`, `config` (TrainConfig JSON), `provenance` (JSON), `const/*`, `W_final` and `words` "
+            "(the final (V, d) embeddings, float16, and their vocabulary; book/06's QWEM (SGD) at ci).")
 
 
 def main_linear_sgd(preset, argv, out_dir: Path | None = None) -> int:
