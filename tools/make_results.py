@@ -36,7 +36,8 @@ preset. This script does that work once and writes small files that the chapters
     the chapter's per-family analogy accuracy at log-spaced record steps
     (:data:`LINEAR_SGD`), and its final embeddings (float16), which book/06 scores as
     its QWEM (SGD) model. ``--only linear-sgd`` runs this part alone (a few minutes) and
-    appends its provenance to the README, leaving the other files untouched.
+    writes its provenance into the README (replacing that of an earlier such run),
+    leaving the other files untouched.
 ``benchmark.json``
     The Figure 3b rows of every model (computed from the float32/float64 embeddings),
     and the configuration, timings and provenance of every part.
@@ -63,6 +64,7 @@ import datetime as _dt
 import json
 import os
 import platform
+import re
 import subprocess
 import sys
 import time
@@ -490,10 +492,14 @@ def main_linear_sgd(preset, argv, out_dir: Path | None = None) -> int:
     np.savez_compressed(out_dir / "linear_sgd.npz", **arrays)
     total = time.perf_counter() - t_all
     note = _linear_sgd_note(info, meta)
-    with open(out_dir / "README.md", "a") as fh:
-        fh.write(f"\n## Appended by `{meta['command']}`\n\n- {note}\n- total time {total:.0f} s "
-                 f"(statistics, top-{preset.dim} eigenpairs, SGD, accuracies); 1-min load average "
-                 f"{os.getloadavg()[0]:.1f} at end (shared machine)\n")
+    section = (f"\n## Appended by `{meta['command']}`\n\n- {note}\n- total time {total:.0f} s "
+               f"(statistics, top-{preset.dim} eigenpairs, SGD, accuracies); 1-min load average "
+               f"{os.getloadavg()[0]:.1f} at end (shared machine)\n")
+    readme = out_dir / "README.md"
+    text = readme.read_text() if readme.exists() else ""
+    # a rerun replaces the previous run's section: the README describes the file as it is
+    text = re.sub(r"\n## Appended by `[^`]*--only linear-sgd`\n.*?(?=\n## |\Z)", "", text, flags=re.S)
+    readme.write_text(text.rstrip("\n") + "\n" + section)
     print(f"wrote {out_dir / 'linear_sgd.npz'} in {total:.0f} s", flush=True)
     return 0
 
