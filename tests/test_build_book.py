@@ -125,3 +125,19 @@ def test_kernel_channel_polls_in_slices(monkeypatch):
     with pytest.raises(Empty):
         asyncio.run(ch.get_msg(timeout=0))
     assert ch.socket.waits == [0]
+
+
+@pytest.mark.parametrize("scale, override, expected", [
+    ("ci", "", 300), ("hub", "", 300), ("local", "", 3600), ("full", "", 3600),
+    ("ci", "45", 45), ("local", "7200", 7200),
+])
+def test_cell_timeout_follows_the_preset(monkeypatch, scale, override, expected):
+    import types
+
+    import qwem_sphinx
+
+    monkeypatch.setenv("QWEM_SCALE", scale)
+    monkeypatch.setenv("QWEM_CELL_TIMEOUT", override)
+    config = types.SimpleNamespace(nb_execution_timeout=300)   # execute.timeout of _config.yml
+    qwem_sphinx._timeout_for_preset(None, config)
+    assert config.nb_execution_timeout == expected

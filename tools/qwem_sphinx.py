@@ -1,6 +1,6 @@
 """Sphinx glue for the QWEM book (loaded from ``_config.yml`` as a local extension).
 
-Four jobs, the first two about keeping the built book self-contained:
+Five jobs, the first two about keeping the built book self-contained:
 
 1. Pages that contain a plotly figure get ``_static/vendor/plotly/plotly.min.js`` in
    their ``<head>``, *before* require.js (priority 200 < 500). plotly.js is a UMD
@@ -26,6 +26,11 @@ Four jobs, the first two about keeping the built book self-contained:
    reply that did arrive sits unread until the timeout, and the build resumes with no
    error. Each slice ends with a plain ``zmq_poll``, which sees the message, so a missed
    wake-up costs at most one slice. nbval uses the blocking client and is not affected.
+5. The per-cell timeout follows the preset: ``execute.timeout`` of ``_config.yml`` (300 s)
+   at ``ci`` and ``hub``, where every cell takes under a minute, so that a hung cell fails
+   CI fast; ``LONG_TIMEOUT`` at ``local`` and ``full``, where a cell may take minutes
+   (the dense eigendecomposition of chapter 2, chapter 5's live SGD runs when no stored
+   ones exist). ``$QWEM_CELL_TIMEOUT`` (seconds) overrides both.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ from pathlib import Path
 
 PLOTLY_JS = "vendor/plotly/plotly.min.js"
 POLL_SLICE = 1.0   # seconds; see patch_kernel_channel_polling
+LONG_TIMEOUT = 3600   # seconds per cell at the local and full presets
 
 # <script src=...>, <link href=...> (stylesheets, preloads, icons), <img src=...>, url(...)
 _EXTERNAL = re.compile(
@@ -144,9 +150,18 @@ def patch_kernel_channel_polling(slice_s: float = POLL_SLICE) -> None:
     AsyncZMQSocketChannel.get_msg = get_msg
 
 
+def _timeout_for_preset(app, config):
+    override = os.environ.get("QWEM_CELL_TIMEOUT", "").strip()
+    if override:
+        config.nb_execution_timeout = int(override)
+    elif os.environ.get("QWEM_SCALE", "ci").strip() in ("local", "full"):
+        config.nb_execution_timeout = max(int(config.nb_execution_timeout or 0), LONG_TIMEOUT)
+
+
 def setup(app):
     patch_kernel_channel_polling()
     app.connect("config-inited", _repository_from_env)
+    app.connect("config-inited", _timeout_for_preset)
     app.connect("html-page-context", _add_plotly)
     app.connect("html-page-context", _drop_thebe, priority=900)
     app.connect("build-finished", _check_offline)
