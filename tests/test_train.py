@@ -338,6 +338,21 @@ def test_sgd_follows_gradient_flow_on_the_time_axis(tiny, negatives):
     assert np.linalg.norm(G1 - W_half @ W_half.T) / np.linalg.norm(G2) > 3 * err
 
 
+def _interrupt_at_record(ids, off, P, cfg, n):
+    """Train with checkpoints and stop with Ctrl-C (KeyboardInterrupt) at the ``n``-th record."""
+    calls = []
+
+    def interrupt(W):
+        calls.append(1)
+        if len(calls) == n:
+            raise KeyboardInterrupt
+        return 0.0
+
+    with pytest.raises(KeyboardInterrupt):
+        T.train(ids, off, P, cfg, progress=False, evaluate_fn=interrupt)
+    assert len(calls) == n
+
+
 @pytest.mark.parametrize("negatives", ["unigram", "uniform", "exact"])
 def test_resume_reproduces_the_uninterrupted_run(tiny, tmp_path, negatives):
     ids, off = tiny
@@ -348,17 +363,8 @@ def test_resume_reproduces_the_uninterrupted_run(tiny, tmp_path, negatives):
                 steps_per_call=7, negatives=negatives)
     full = T.train(ids, off, P, T.TrainConfig(**base), progress=False)
 
-    calls = []
-
-    def interrupt(W):
-        calls.append(1)
-        if len(calls) == 5:  # the record at step 50, after the checkpoint at step 40
-            raise KeyboardInterrupt
-        return 0.0
-
-    cfg = T.TrainConfig(**base, checkpoint_path=ck, checkpoint_every=20)
-    with pytest.raises(KeyboardInterrupt):
-        T.train(ids, off, P, cfg, progress=False, evaluate_fn=interrupt)
+    # the record at step 50 (the 5th) comes after the checkpoint at step 40
+    _interrupt_at_record(ids, off, P, T.TrainConfig(**base, checkpoint_path=ck, checkpoint_every=20), 5)
     assert T.load_checkpoint(ck)["step"] == 40
     # resume with a different fusion length: the trajectory must not depend on it
     res = T.train(ids, off, P, T.TrainConfig(**{**base, "steps_per_call": 13}, checkpoint_path=ck,
@@ -390,17 +396,8 @@ def test_config_json_round_trip_and_checkpoints_without_negatives(tiny, tmp_path
     base = dict(dim=3, window=L, steps=20, lr=2e-3, batch_pos=500, batch_neg=500, init_scale=0.1,
                 record_steps=(10, 15))
     full = T.train(ids, off, P, T.TrainConfig(**base), progress=False)
-    calls = []
-
-    def interrupt(W):
-        calls.append(1)
-        if len(calls) == 3:  # the record at step 15, after the checkpoint at step 10
-            raise KeyboardInterrupt
-        return 0.0
-
     cfg = T.TrainConfig(**base, checkpoint_path=ck, checkpoint_every=10)
-    with pytest.raises(KeyboardInterrupt):
-        T.train(ids, off, P, cfg, progress=False, evaluate_fn=interrupt)
+    _interrupt_at_record(ids, off, P, cfg, 3)   # the 3rd record, step 15, follows the checkpoint at 10
     with np.load(ck) as z:
         arrays = {k: z[k] for k in z.files}
     conf = json.loads(str(arrays["config"]))
