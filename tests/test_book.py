@@ -267,15 +267,18 @@ CHAPTERS = [p for p in PAGES if p.startswith("book/")]
 
 @pytest.mark.parametrize("page_path", CHAPTERS)
 def test_launch_buttons_open_the_chapter(page_path, site):
-    """Binder opens this chapter's own source in JupyterLab; no button leads to a file
-    its service cannot open (Colab opens only .ipynb, the chapters are MyST markdown)."""
+    """Binder opens this chapter's own source in JupyterLab (pages without code have no
+    launch button); no button leads to a file its service cannot open (Colab opens only
+    .ipynb, the chapters are MyST markdown)."""
     html = (site / page_path).read_text(encoding="utf-8")
     source = page_path.removesuffix(".html") + ".md"
     assert (ROOT / source).exists(), source
     repo, branch = _expected_repository()
     org_repo = urlparse(repo).path.strip("/")
     binder = re.findall(r'href="(https://mybinder\.org/[^"]+)"', html)
-    assert binder == [f"https://mybinder.org/v2/gh/{org_repo}/{branch}?urlpath=lab/tree/{source}"], binder
+    is_notebook = "kernelspec:" in (ROOT / source).read_text(encoding="utf-8").split("\n---", 1)[0]
+    expected = [f"https://mybinder.org/v2/gh/{org_repo}/{branch}?urlpath=lab/tree/{source}"]
+    assert binder == (expected if is_notebook else []), binder     # text-only pages: no button
     assert "colab.research.google.com" not in html
     assert f'href="{repo}"' in html, f"{page_path}: no repository button for {repo}"
     # the environment Binder builds and the scripts it runs: conda env, then postBuild, start
