@@ -141,3 +141,14 @@ def test_cell_timeout_follows_the_preset(monkeypatch, scale, override, expected)
     config = types.SimpleNamespace(nb_execution_timeout=300)   # execute.timeout of _config.yml
     qwem_sphinx._timeout_for_preset(None, config)
     assert config.nb_execution_timeout == expected
+
+
+@pytest.mark.parametrize("bad", ["30m", "-5", "0", "1.5"])
+def test_bad_cell_timeout_is_a_clear_error(monkeypatch, bad):
+    import types
+
+    import qwem_sphinx
+
+    monkeypatch.setenv("QWEM_CELL_TIMEOUT", bad)
+    with pytest.raises(ValueError, match="QWEM_CELL_TIMEOUT=.*positive whole number of seconds"):
+        qwem_sphinx._timeout_for_preset(None, types.SimpleNamespace(nb_execution_timeout=300))

@@ -13,7 +13,7 @@ Five jobs, the first two about keeping the built book self-contained:
    which ``-W`` turns into a failed build. Hyperlinks (``<a href>``) are fine.
 3. ``QWEM_REPO_URL`` and ``QWEM_REPO_BRANCH``, when set, replace ``repository.url`` and
    ``repository.branch`` of ``_config.yml``: the repository button and the Binder launch
-   button of every chapter point there. ``tools/build_book.py`` sets them from
+   button of every chapter point there. ``tools/build_book.py`` sets the URL from
    ``--repo-url`` or from the checkout's ``origin`` remote, so a fork builds a book
    whose buttons open the fork.
 4. :func:`patch_kernel_channel_polling` makes the kernel client that executes the
@@ -153,6 +153,9 @@ def patch_kernel_channel_polling(slice_s: float = POLL_SLICE) -> None:
 def _timeout_for_preset(app, config):
     override = os.environ.get("QWEM_CELL_TIMEOUT", "").strip()
     if override:
+        if not override.isdigit() or int(override) == 0:
+            raise ValueError(f"QWEM_CELL_TIMEOUT={override!r}: give the per-cell timeout as a "
+                             "positive whole number of seconds, e.g. QWEM_CELL_TIMEOUT=1800")
         config.nb_execution_timeout = int(override)
     elif os.environ.get("QWEM_SCALE", "ci").strip() in ("local", "full"):
         config.nb_execution_timeout = max(int(config.nb_execution_timeout or 0), LONG_TIMEOUT)
