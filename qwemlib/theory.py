@@ -39,6 +39,8 @@ __all__ = [
     "align_rotation",
     "requiv_distance",
     "validate_symmetric",
+    "first_crossing",
+    "half_rise_times",
 ]
 
 #: Eigensolvers accepted by :func:`top_eigenpairs` (``"auto"`` picks one of them).
@@ -791,3 +793,54 @@ def requiv_distance(W, W_ref, *, relative: bool = False) -> float:
     U = align_rotation(W, W_ref)
     dist = float(np.linalg.norm(np.asarray(W) @ U - W_ref))
     return dist / float(np.linalg.norm(W_ref)) if relative else dist
+
+
+# --------------------------------------------------------------------------- rise times
+
+
+def first_crossing(t, y, level, *, interpolate: bool = True):
+    """First time a recorded curve ``y(t)`` reaches ``level``.
+
+    The one definition of the "half-rise" time used across the book (chapters 4, 5,
+    7 and the intro): ``y`` may carry trailing axes (one curve per column) and
+    ``level`` broadcasts against ``y[0]``.
+
+    Args:
+        t: ``(R,)`` record times (or grid values, e.g. the model sizes of a sweep).
+        y: ``(R, ...)`` the curves at those records.
+        level: the level to reach; scalar or shaped like ``y[0]``.
+        interpolate: linear interpolation between the two records around the first
+            crossing (default); ``False`` returns the first record at or above it.
+
+    Returns:
+        A float (or an array shaped like ``y[0]``); ``nan`` where ``y`` never reaches
+        ``level``; ``t[0]`` where it starts there.
+    """
+    t = np.asarray(t, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    if t.ndim != 1 or y.shape[:1] != t.shape:
+        raise ValueError(f"t must be 1-D and y must have len(t) = {t.shape[0] if t.ndim else 0} rows; "
+                         f"got t {t.shape}, y {y.shape}")
+    flat = y.reshape(len(t), -1)
+    lev = np.broadcast_to(np.asarray(level, dtype=np.float64), y.shape[1:]).reshape(-1)
+    out = np.full(flat.shape[1], np.nan)
+    for j in range(flat.shape[1]):
+        i = np.flatnonzero(flat[:, j] >= lev[j])
+        if i.size == 0:
+            continue
+        i = int(i[0])
+        if i == 0 or not interpolate:
+            out[j] = t[i]
+        else:
+            out[j] = np.interp(lev[j], [flat[i - 1, j], flat[i, j]], [t[i - 1], t[i]])
+    return float(out[0]) if y.ndim == 1 else out.reshape(y.shape[1:])
+
+
+def half_rise_times(t, s2, values, *, interpolate: bool = True) -> np.ndarray:
+    """First time each mode's ``s_k(t)^2`` reaches half its target ``lambda_k`` (eq. 13's step times).
+
+    ``s2`` is ``(R, d)`` (from SGD records, the flow, or :meth:`ClosedFormDynamics.s2`),
+    ``values`` the ``(d,)`` eigenvalues; see :func:`first_crossing`.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    return first_crossing(t, s2, values / 2, interpolate=interpolate)
