@@ -1,0 +1,40 @@
+"""Plotly figure builders for the book (the only module besides ``widgets`` that imports plotly).
+
+Every builder returns a :class:`plotly.graph_objects.Figure` and takes a ``caption``:
+a provenance string (normally ``qwemlib.preset().caption()``) that is drawn as the
+figure's subtitle, so a figure copied out of the book still says which corpus and
+preset produced it. Builders never compute anything expensive: they take arrays that
+the library (``theory``, ``flow``, ``stats``) already produced.
+
+Rendering in the built book: ``tools/build_book.py`` sets ``QWEM_BOOK_BUILD=1``; on
+import this module then registers the ``qwem_book`` renderer (:func:`use_book_renderer`),
+which writes each figure as a ``<div>`` plus a ``Plotly.newPlot`` call, with neither a
+copy of plotly.js nor a CDN MathJax in it. The page loads the book's own plotly.js once
+(``tools/qwem_sphinx.py``). In JupyterLab nothing changes: plotly's default renderer is used.
+
+Used in: book/intro.md, book/01_word2vec_pmi.md, and the later chapters.
+"""
+
+from ._base import CAPTION_NAME as CAPTION_NAME
+from ._base import add_caption as add_caption
+from ._base import mode_colors as mode_colors
+from ._base import use_book_renderer as use_book_renderer
+from ._figures import eigenvalue_spectrum as eigenvalue_spectrum
+from ._figures import heatmap as heatmap
+from ._figures import loss_curve as loss_curve
+from ._figures import parity_plot as parity_plot
+from ._figures import singular_values_vs_time as singular_values_vs_time
+from ._sliders import slider_figure as slider_figure
+
+__all__ = [
+    "CAPTION_NAME",
+    "use_book_renderer",
+    "add_caption",
+    "mode_colors",
+    "singular_values_vs_time",
+    "loss_curve",
+    "eigenvalue_spectrum",
+    "heatmap",
+    "parity_plot",
+    "slider_figure",
+]
