@@ -1,0 +1,154 @@
+"""Stored results: where they live, how they are read and written, and their provenance.
+
+Long computations (SGD runs, gensim's epochs, every eigensolve of the local preset)
+are done once by ``tools/make_results.py`` and stored under
+``data/results/<preset>/``; chapters read them through this module. It is the one
+place that knows the folder layout, the one reader of stored files (with a clear
+error when a file is missing or lacks a key) and the one maker of provenance
+records (commit, dirty flag, machine, date).
+
+Used in: book/05_training.md, book/06_qwem_vs_word2vec.md, book/07_linear_structure.md,
+``tools/make_results.py`` (through :mod:`qwemlib.experiments`).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import platform
+import subprocess
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from . import _io
+from .config import Preset
+from .data import PROJECT_ROOT
+
+__all__ = ["ROOT", "StoredResultError", "results_dir", "stored_path", "load_npz", "save_npz",
+           "read_benchmark", "provenance", "git_commit", "git_dirty", "machine", "describe_source"]
+
+#: ``data/results/`` of this checkout.
+ROOT = PROJECT_ROOT / "data" / "results"
+
+#: What ``tools/make_results.py`` and the book consider the code behind a stored result.
+CODE_PATHS = ("qwemlib", "tools/make_results.py")
+
+
+class StoredResultError(FileNotFoundError):
+    """A stored result is missing, unreadable or lacks a key; the message says how to remake it."""
+
+
+def _name(preset: Preset | str) -> str:
+    return preset if isinstance(preset, str) else preset.name
+
+
+def results_dir(preset: Preset | str) -> Path:
+    """``data/results/<preset>/``."""
+    return ROOT / _name(preset)
+
+
+def stored_path(preset: Preset | str, filename: str) -> Path:
+    """``data/results/<preset>/<filename>`` (it may not exist)."""
+    return results_dir(preset) / filename
+
+
+def _remake(preset) -> str:
+    return f"run `python tools/make_results.py --scale {_name(preset)}`"
+
+
+def load_npz(preset: Preset | str, filename: str, required: Sequence[str] = (), *,
+             missing_ok: bool = False) -> dict[str, np.ndarray] | None:
+    """All arrays of a stored ``.npz`` file, checked to hold ``required``.
+
+    Returns ``None`` when the file does not exist and ``missing_ok``; otherwise a
+    missing file, a damaged one or one without a required key raises
+    :class:`StoredResultError` naming the file and the command that remakes it.
+    """
+    path = stored_path(preset, filename)
+    if not path.exists():
+        if missing_ok:
+            return None
+        raise StoredResultError(f"{path} does not exist: {_remake(preset)}")
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            out = {k: z[k] for k in z.files}
+    except Exception as exc:
+        raise StoredResultError(f"{path} is damaged ({type(exc).__name__}: {exc}): "
+                                f"{_remake(preset)}") from exc
+    lacking = [k for k in required if k not in out]
+    if lacking:
+        raise StoredResultError(f"{path} lacks {lacking} (made by an older tools/make_results.py?): "
+                                f"{_remake(preset)}")
+    return out
+
+
+def save_npz(path: str | os.PathLike, **arrays) -> None:
+    """Write a stored ``.npz`` atomically (:func:`qwemlib._io.atomic_savez`)."""
+    _io.atomic_savez(path, **arrays)
+
+
+def read_benchmark(preset: Preset | str) -> tuple[list[dict], dict] | tuple[None, None]:
+    """``(rows, meta)`` of ``benchmark.json``, or ``(None, None)`` when it is not stored."""
+    path = stored_path(preset, "benchmark.json")
+    if not path.exists():
+        return None, None
+    b = json.loads(path.read_text())
+    return b["rows"], b["meta"]
+
+
+# --------------------------------------------------------------------------- provenance
+
+
+def git_commit(root: Path = PROJECT_ROOT) -> str:
+    """The checkout's ``HEAD`` commit, or ``"unknown"`` outside a git checkout."""
+    try:
+        return subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
+                              text=True, check=True).stdout.strip()
+    except Exception:  # not a checkout, no git
+        return "unknown"
+
+
+def git_dirty(paths: Sequence[str] = CODE_PATHS, root: Path = PROJECT_ROOT) -> bool:
+    """Whether ``paths`` have uncommitted changes (``False`` outside a checkout)."""
+    try:
+        out = subprocess.run(["git", "status", "--porcelain", *paths], cwd=root,
+                             capture_output=True, text=True, check=True).stdout
+        return bool(out.strip())
+    except Exception:
+        return False
+
+
+def machine() -> dict:
+    """Cores, platform, processor, JAX's first device and the 1-minute load average."""
+    import jax
+
+    d = jax.devices()[0]
+    return {"cpu_count": os.cpu_count(), "platform": platform.platform(),
+            "processor": platform.processor() or platform.machine(),
+            "jax_device": f"{d.platform}:{getattr(d, 'device_kind', '')}",
+            "loadavg_start": os.getloadavg()[0]}
+
+
+def provenance(command: str | None = None) -> dict:
+    """One provenance record: command, commit, dirty flag, machine and UTC date."""
+    out = {"commit": git_commit(), "dirty": git_dirty(), "machine": machine(),
+           "date_utc": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
+    if command is not None:
+        out["command"] = command
+    return out
+
+
+def describe_source(meta: dict, preset: Preset | str) -> str:
+    """The lines a chapter prints to say where its stored numbers come from."""
+    m = meta.get("machine", {})
+    lines = [f"source: stored results in data/results/{_name(preset)}/ (see its README.md)",
+             f"  command: {meta.get('command', '?')}",
+             f"  commit: {meta.get('commit', '?')}" + (" (modified)" if meta.get("dirty") else ""),
+             f"  date: {meta.get('date_utc', '?')}"]
+    if m:
+        lines.append(f"  machine: {m.get('processor', '?')}, {m.get('cpu_count', '?')} cores, "
+                     f"JAX on {m.get('jax_device', '?')}")
+    return "\n".join(lines)
