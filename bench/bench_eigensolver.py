@@ -127,8 +127,9 @@ def main(argv=None):
     w_ref, v_ref = ref[2], ref[3]
     lam1 = abs(w_ref[0])
     print()
-    print(f"| method | seconds | max abs eigenvalue error / lambda_1 | subspace overlap with dense | peak numpy memory (GB) |")
-    print(f"|---|---:|---:|---:|---:|")
+    print("| method | seconds | max abs eigenvalue error / lambda_1 | subspace overlap with dense "
+          "| peak numpy memory (GB) |")
+    print("|---|---:|---:|---:|---:|")
     for label, secs, w, v, peak in results:
         err = float(np.max(np.abs(w - w_ref))) / lam1
         ov = theory.subspace_overlap(v, v_ref)

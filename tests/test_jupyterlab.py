@@ -80,7 +80,8 @@ def lab_server(tmp_path):
             except OSError:
                 if proc.poll() is not None or time.time() > deadline:
                     log.flush()
-                    raise RuntimeError("JupyterLab did not start:\n" + (tmp_path / "lab.log").read_text()[-3000:])
+                    lab_log = (tmp_path / "lab.log").read_text()[-3000:]
+                    raise RuntimeError("JupyterLab did not start:\n" + lab_log) from None
                 time.sleep(0.5)
         yield base, token
     finally:
