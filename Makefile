@@ -1,13 +1,13 @@
 # Two entry points for a new user (see README.md):
 #   make book   set up, then build the book at the ci preset into _build/html
-#   make test   set up, then run the tests: unit tests, every chapter under nbval
+#   make test   set up, then run the tests: ruff, unit tests, every chapter under nbval
 #               (--nbval-lax) and the browser tests of the built book
 PY      ?= python3
 VENV    ?= .venv
 BIN      = $(VENV)/bin
 export QWEM_SCALE ?= ci
 
-.PHONY: setup assets book test test-unit test-slow test-notebooks test-browser solve train bench clean
+.PHONY: setup assets book test lint test-unit test-slow test-notebooks test-browser solve train bench clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -28,7 +28,12 @@ book: setup
 	$(BIN)/python tools/build_book.py --scale $(QWEM_SCALE)
 
 test: setup
-	$(MAKE) test-unit test-notebooks test-browser
+	$(MAKE) lint test-unit test-notebooks test-browser
+
+# ruff (config in pyproject.toml) and the chapters' cell targets (tools/chapter_stats.py)
+lint:
+	$(BIN)/ruff check .
+	$(BIN)/python tools/chapter_stats.py --check
 
 test-unit:
 	$(BIN)/python -m pytest tests -m "not browser and not slow"
