@@ -73,11 +73,11 @@ def bench_qwemlib(corpus, co, loss, dim, steps, batch, path, negatives="unigram"
 def overlap_curve(steps: int, records: int = 8, negatives: str = "unigram", reach_095: bool = False,
                   st=None, eig=None):
     """Overlap with the top-k eigenvectors of M* and singular values vs theory time (ci)."""
-    from qwemlib import stats as S
+    from qwemlib import pipeline as P
     from qwemlib import theory as TH
     from qwemlib import train as T
 
-    st = st if st is not None else S.corpus_statistics("ci")
+    st = st if st is not None else P.corpus_statistics("ci")
     eig = eig if eig is not None else TH.top_eigenpairs(st.M, 50)
     if reach_095:
         if negatives not in CI_095_CONFIGS:
@@ -146,10 +146,10 @@ def main(argv=None):
     args = ap.parse_args(argv)
     negs = (args.negatives or ("uniform,exact" if args.reach_095 else "unigram,uniform,exact")).split(",")
     if args.overlap_curve:
-        from qwemlib import stats as S
+        from qwemlib import pipeline as P
         from qwemlib import theory as TH
 
-        st = S.corpus_statistics("ci")
+        st = P.corpus_statistics("ci")
         eig = TH.top_eigenpairs(st.M, 50)
         for neg in negs:
             overlap_curve(args.curve_steps, negatives=neg, reach_095=args.reach_095, st=st, eig=eig)

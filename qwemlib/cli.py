@@ -61,7 +61,7 @@ def solve(preset, *, out_dir: Path | None = None, protocols=("original", "pairs"
         dict with ``rows`` (list of :class:`~qwemlib.evaluate.BenchmarkRow`),
         ``table`` (str), ``embeddings`` (name -> Embeddings) and ``timings`` (seconds).
     """
-    from . import evaluate, stats, theory
+    from . import evaluate, pipeline, stats, theory
 
     if preset.dim >= preset.vocab:
         raise ValueError(
@@ -70,7 +70,7 @@ def solve(preset, *, out_dir: Path | None = None, protocols=("original", "pairs"
         )
     timings = {}
     t0 = time.perf_counter()
-    st = stats.corpus_statistics(preset)
+    st = pipeline.corpus_statistics(preset)
     timings["corpus+counts"] = time.perf_counter() - t0
     log(f"corpus: {st.corpus.n_raw_tokens:,} raw tokens, {st.corpus.n_tokens:,} kept "
         f"({100 * st.corpus.vocab.coverage:.1f}% coverage at V={preset.vocab:,}), "
@@ -132,15 +132,15 @@ def train_and_compare(preset, *, losses=("qwem", "sgns"), steps=300, lr=None, ba
     eigenvectors) and ``figure`` (plotly). ``negatives`` is QWEM's
     :attr:`~qwemlib.train.TrainConfig.negatives` (SGNS always samples word2vec's negatives).
     """
-    from . import plots, stats, theory
+    from . import pipeline, plots, stats, theory
     from . import train as tr
 
     if preset.dim >= preset.vocab:
         raise ValueError(f"d={preset.dim} must be smaller than V={preset.vocab}")
-    st = stats.corpus_statistics(preset)
+    st = pipeline.corpus_statistics(preset)
     eig = theory.top_eigenpairs(st.M, preset.dim)
     out = {"results": {}, "theory": {}, "overlap": {}}
-    g_sgns = sgns_mean_G(st.P_ij, st.P_i)
+    g_sgns = stats.sgns_mean_G(st.P_ij, st.P_i)
     fig = None
     for loss in losses:
         kw = dict(loss=loss, dim=preset.dim, steps=steps, batch_pos=batch, batch_neg=batch,
@@ -182,28 +182,6 @@ def train_and_compare(preset, *, losses=("qwem", "sgns"), steps=300, lr=None, ba
     if out_dir is not None and fig is not None:
         fig.write_html(out_dir / "singular_values.html", include_plotlyjs=True)
     return out
-
-
-def sgns_mean_G(P_ij, P_i, subsample: float | None = 1e-5, neg_power: float = 0.75) -> float:
-    """Mean over all (i, j) of SGNS's reweighting ``G_ij`` with the trainer's tricks.
-
-    To second order around 0, SGNS with subsampling weights ``acc_i acc_j`` (eq. 15-16)
-    and negatives ``j ~ Q_j = P_j^{3/4} / sum P^{3/4}`` has per-pair curvature ``G_ij / 8``
-    with ``G_ij = acc_i acc_j (P_ij + (P_i Q_j + P_j Q_i) / 2)``; QWEM under Setting 1 has
-    ``G = 1``. Using the mean ``G`` as SGNS's ``g`` puts one SGD step of size ``eta`` at
-    ``dt = G_mean * eta`` on the theory's axis (QWEM: ``dt = 2 eta``). The clock is
-    nominal, because SGNS's ``G`` is not constant (Proposition, eq. 8).
-    """
-    if subsample is not None:
-        r = subsample / P_i
-        acc = np.minimum(1.0, r + np.sqrt(r))
-    else:
-        acc = np.ones_like(P_i)
-    Q = P_i**neg_power
-    Q = Q / Q.sum()
-    A = np.outer(acc, acc)
-    neg = 0.5 * (np.outer(P_i, Q) + np.outer(Q, P_i))
-    return float(np.mean(A * (P_ij + neg)))
 
 
 def _stack(a, b):

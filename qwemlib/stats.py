@@ -20,16 +20,18 @@ factor ``2 / (L + 1)`` applied once at the end), so counts of shards add up
 to the count of the whole corpus bit for bit: :func:`count_corpus` maps over
 pieces and sums, locally or on a Dask cluster (:func:`count_corpus_dask`).
 
-Used in: book/01_word2vec_pmi.md, book/02_qwem_matrix_factorization.md, book/08_appendix.md.
+The pipeline from a preset to these arrays, with its on-disk cache, is
+:func:`qwemlib.pipeline.corpus_statistics`; this module only does arithmetic.
+
+Used in: book/01_word2vec_pmi.md, book/02_qwem_matrix_factorization.md, book/05_training.md,
+book/08_appendix.md (and every chapter through :mod:`qwemlib.pipeline`).
 """
 
 from __future__ import annotations
 
-import json
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
@@ -43,7 +45,6 @@ except ImportError:  # pragma: no cover - exercised only without numba
 
 __all__ = [
     "Cooccurrence",
-    "CorpusStatistics",
     "window_weights",
     "count_cooccurrences",
     "count_corpus",
@@ -57,7 +58,8 @@ __all__ = [
     "reweighting_G",
     "pmi",
     "ppmi",
-    "corpus_statistics",
+    "sgns_mean_G",
+    "per_word_weight",
 ]
 
 WEIGHTINGS = ("word2vec", "uniform")
@@ -279,8 +281,14 @@ def psi_setting1(P_ij: np.ndarray, P_i: np.ndarray) -> np.ndarray:
 
 def psi_subsample(P_i: np.ndarray, threshold: float = 1e-5) -> np.ndarray:
     """word2vec's subsampling as a reweighting, ``Psi_ij = Pacc(i) Pacc(j)`` (eq. 15-16)."""
-    pacc = np.minimum(1.0, threshold / P_i + np.sqrt(threshold / P_i))
+    pacc = _acceptance(P_i, threshold)
     return np.outer(pacc, pacc)
+
+
+def _acceptance(P_i: np.ndarray, threshold: float) -> np.ndarray:
+    """word2vec's keep probability ``Pacc(i) = min(1, t / P_i + sqrt(t / P_i))`` (eq. 15)."""
+    r = threshold / P_i
+    return np.minimum(1.0, r + np.sqrt(r))
 
 
 def psi_negative_power(P_i: np.ndarray, power: float = 0.75) -> np.ndarray:
@@ -349,71 +357,34 @@ def ppmi(P_ij: np.ndarray, P_i: np.ndarray) -> np.ndarray:
     return np.maximum(pmi(P_ij, P_i, unseen="zero"), 0.0)
 
 
-# --------------------------------------------------------------------------- cached pipeline
+def sgns_mean_G(P_ij, P_i, subsample: float | None = 1e-5, neg_power: float = 0.75) -> float:
+    """Mean over all (i, j) of SGNS's reweighting ``G_ij`` with the trainer's tricks.
 
+    To second order around 0, SGNS with subsampling weights ``acc_i acc_j`` (eq. 15-16)
+    and negatives ``j ~ Q_j = P_j^{3/4} / sum P^{3/4}`` has per-pair curvature ``G_ij / 8``
+    with ``G_ij = acc_i acc_j (P_ij + (P_i Q_j + P_j Q_i) / 2)``; QWEM under Setting 1 has
+    ``G = 1``. Using the mean ``G`` as SGNS's ``g`` puts one SGD step of size ``eta`` at
+    ``dt = G_mean * eta`` on the theory's axis (QWEM: ``dt = 2 eta``). The clock is
+    nominal, because SGNS's ``G`` is not constant (Proposition, eq. 8).
 
-@dataclass(frozen=True)
-class CorpusStatistics:
-    """Everything the closed-form theory needs for one preset.
-
-    Attributes:
-        corpus: the :class:`~qwemlib.corpus.TokenizedCorpus`.
-        cooc: its :class:`Cooccurrence` counts.
-        P_i, P_ij: unigram and skip-gram distributions.
-        M: the target ``M*`` (eq. 5, Setting 1).
-        preset: the :class:`~qwemlib.config.Preset` that made it.
+    Used in: book/05_training.md, qwemlib/cli.py (``qwem train``), tools/make_results.py.
     """
-
-    corpus: object
-    cooc: Cooccurrence
-    P_i: np.ndarray
-    P_ij: np.ndarray
-    M: np.ndarray
-    preset: object
-
-    @property
-    def words(self) -> tuple[str, ...]:
-        return self.corpus.vocab.words
+    acc = _acceptance(P_i, subsample) if subsample is not None else np.ones_like(P_i)
+    Q = P_i**neg_power
+    Q = Q / Q.sum()
+    A = np.outer(acc, acc)
+    neg = 0.5 * (np.outer(P_i, Q) + np.outer(Q, P_i))
+    return float(np.mean(A * (P_ij + neg)))
 
 
-def _cooc_cache_path(corpus, preset, weighting: str) -> Path:
-    from . import corpus as corpus_mod
-    from . import data
+def per_word_weight(psi: np.ndarray, P_i: np.ndarray) -> np.ndarray:
+    """One weight per word: the geometric mean of row ``i`` of a reweighting ``Psi``.
 
-    key = corpus_mod._cache_key(preset.corpus, None, preset.min_article_tokens, preset.max_tokens)
-    return data.cache_dir() / "corpus" / key / f"cooc-V{len(corpus.vocab)}-L{preset.window}-{weighting}.npz"
+    Normalised to 1 for the most frequent word, so that reweightings of different
+    overall scale (Setting 1, ``Psi = 1 / (P_ij + P_i P_j)``, against word2vec's
+    subsampling, eq. 15-16) can be compared as functions of ``P_i``.
 
-
-def corpus_statistics(preset=None, *, weighting: str = "word2vec", cache: bool = True) -> CorpusStatistics:
-    """Corpus -> counts -> P_i, P_ij, M* for a preset (default: ``QWEM_SCALE``), cached on disk.
-
-    Example:
-        >>> st = corpus_statistics(preset("ci"))  # doctest: +SKIP
-        >>> st.M.shape  # doctest: +SKIP
-        (2000, 2000)
+    Used in: book/02_qwem_matrix_factorization.md (Setting 1 looks like subsampling).
     """
-    from . import config
-    from .corpus import _atomic_savez, _try_load, load_corpus
-
-    preset = preset if preset is not None else config.preset()
-    if isinstance(preset, str):
-        preset = config.preset(preset)
-    corpus = load_corpus(
-        preset.corpus, preset.vocab, min_article_tokens=preset.min_article_tokens,
-        max_tokens=preset.max_tokens, cache=cache,
-    )
-    path = _cooc_cache_path(corpus, preset, weighting)
-    got = _try_load(path, ["counts", "unigram", "meta"]) if cache else None
-    if got is not None:
-        meta = json.loads(str(got["meta"]))
-        co = Cooccurrence(got["counts"], got["unigram"], meta["n_tokens"], meta["window"],
-                          meta["weighting"], meta["scale"])
-    else:
-        co = count_corpus(corpus, preset.window, weighting)
-        if cache:
-            _atomic_savez(path, counts=co.counts, unigram=co.unigram, meta=np.array(json.dumps(
-                {"n_tokens": co.n_tokens, "window": co.window, "weighting": co.weighting,
-                 "scale": co.scale})))
-    P_i = unigram_distribution(co)
-    P_ij = skipgram_distribution(co)
-    return CorpusStatistics(corpus, co, P_i, P_ij, target_matrix(P_ij, P_i), preset)
+    r = np.exp(np.mean(np.log(psi), axis=1))
+    return r / r[np.argmax(P_i)]

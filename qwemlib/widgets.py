@@ -12,7 +12,7 @@ few seconds on two cores.
 Example (in JupyterLab)::
 
     from qwemlib import preset, widgets
-    from qwemlib.stats import corpus_statistics
+    from qwemlib.pipeline import corpus_statistics
     st = corpus_statistics(preset())
     widgets.FlowExplorer(st.M, caption=preset().caption()).widget
 

@@ -18,9 +18,9 @@ def _isolated_cache(tmp_path_factory):
 @pytest.fixture(scope="session")
 def ci_stats():
     """Corpus statistics of the ci preset (V = 2,000 on the 0.8 M-token slice)."""
-    from qwemlib import stats
+    from qwemlib.pipeline import corpus_statistics
 
-    return stats.corpus_statistics("ci")
+    return corpus_statistics("ci")
 
 
 CHROMIUM = Path(os.environ.get("QWEM_CHROMIUM", "/usr/bin/chromium"))

@@ -65,14 +65,3 @@ def test_train_negatives_flag_reaches_the_trainer(tmp_path, capsys, negatives):
 
     z = np.load(tmp_path / "train-qwem.npz")
     assert np.all(np.isfinite(z["singular_values"])) and z["times"][-1] > 0
-
-
-def test_sgns_mean_G_matches_definition():
-    import numpy as np
-
-    rng = np.random.default_rng(0)
-    V = 6
-    P = rng.random((V, V)); P = (P + P.T) / (P + P.T).sum()
-    Pi = rng.random(V) + 0.1; Pi /= Pi.sum()
-    g = cli.sgns_mean_G(P, Pi, subsample=None, neg_power=1.0)
-    assert np.isclose(g, np.mean(P + np.outer(Pi, Pi)))

@@ -512,9 +512,9 @@ def test_bad_inputs_raise_valueerror(tiny):
 
 
 def _ci_stats():
-    stats = pytest.importorskip("qwemlib.stats")
+    pipeline = pytest.importorskip("qwemlib.pipeline")
     try:
-        return stats.corpus_statistics("ci")
+        return pipeline.corpus_statistics("ci")
     except Exception as e:  # data not available
         pytest.skip(f"ci corpus unavailable: {e}")
 

@@ -147,12 +147,12 @@ def record_steps(steps: int) -> tuple[int, ...]:
 
 def train_runs(st, eig, preset, *, steps, batch, lr, log=print) -> dict:
     """The four SGD runs, each with theory curves, overlaps, accuracy and PC coordinates."""
-    from qwemlib import cli, evaluate, theory
+    from qwemlib import evaluate, stats, theory
     from qwemlib import train as T
 
     sections = evaluate.read_analogies("google-analogies")
     words = list(st.words)
-    g_sgns = cli.sgns_mean_G(st.P_ij, st.P_i)
+    g_sgns = stats.sgns_mean_G(st.P_ij, st.P_i)
     ks = sorted({1, 3, 10, preset.dim} & set(range(1, preset.dim + 1)))
     out = {"g_sgns": g_sgns, "runs": {}}
     for key, (loss, init) in RUNS.items():
@@ -474,7 +474,7 @@ def _linear_sgd_note(info: dict, meta: dict) -> str:
 def main_linear_sgd(preset, argv, out_dir: Path | None = None) -> int:
     """``--only linear-sgd``: run :func:`linear_sgd` alone, write ``linear_sgd.npz`` and append its
     provenance to the README beside it (the other stored files are left untouched)."""
-    from qwemlib import stats
+    from qwemlib.pipeline import corpus_statistics
     from qwemlib.theory import top_eigenpairs
 
     if preset.name != "ci":
@@ -484,7 +484,7 @@ def main_linear_sgd(preset, argv, out_dir: Path | None = None) -> int:
             "commit": _git_commit(), "library_modified_since_commit": _git_dirty(),
             "date_utc": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
             "machine": _machine()}
-    st = stats.corpus_statistics(preset)
+    st = corpus_statistics(preset)
     eig = top_eigenpairs(st.M, preset.dim)
     arrays, info = linear_sgd(st, eig, preset, meta=meta)
     out_dir = out_dir or ROOT / "data" / "results" / preset.name
@@ -524,7 +524,7 @@ def main(argv=None) -> int:
                          "and appends to README.md, leaving the other files alone")
     args = ap.parse_args(argv)
 
-    from qwemlib import config, evaluate, stats
+    from qwemlib import config, evaluate, pipeline
     from qwemlib.corpus import load_corpus
 
     preset = config.preset(args.scale)
@@ -546,9 +546,9 @@ def main(argv=None) -> int:
     t = time.perf_counter()
     corp = load_corpus(preset.corpus, preset.vocab, min_article_tokens=preset.min_article_tokens,
                        max_tokens=preset.max_tokens)
-    meta["statistics_cached"] = stats._cooc_cache_path(corp, preset, "word2vec").exists()
+    meta["statistics_cached"] = pipeline.cooccurrence_cache_path(preset, "word2vec").exists()
     del corp
-    st = stats.corpus_statistics(preset)
+    st = pipeline.corpus_statistics(preset)
     meta["timings_s"]["statistics"] = time.perf_counter() - t
     meta["corpus"] = {"raw_tokens": st.corpus.n_raw_tokens, "kept_tokens": st.corpus.n_tokens,
                       "articles": st.corpus.n_articles, "coverage": st.corpus.vocab.coverage}
