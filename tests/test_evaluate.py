@@ -1,4 +1,4 @@
-"""Tests for qwemlib.evaluate, checked against gensim, scipy and brute force."""
+"""Tests for qwemlib.evaluate (benchmarks), checked against gensim, scipy and brute force."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import scipy.stats
 
 from qwemlib.evaluate import (
     AnalogySection,
+    BenchmarkRow,
     Embeddings,
     analogy_pairs,
     benchmark_table,
@@ -24,6 +25,7 @@ from qwemlib.evaluate import (
     read_analogies,
     read_similarity,
     spearman,
+    to_frame,
     top_words_per_component,
 )
 
@@ -118,83 +120,6 @@ def test_registry_names_resolve():
     assert len(read_similarity("men")) == 3000
     assert len(read_similarity("wordsim353")) == 353
     assert len(read_similarity("simlex999")) == 999
-
-
-# ---------------------------------------------------------------------------
-# Embeddings
-
-
-def test_embeddings_basics():
-    W = np.arange(12, dtype=float).reshape(4, 3)
-    emb = Embeddings(["a", "b", "c", "d"], W)
-    assert "b" in emb and "z" not in emb and len(emb) == 4
-    assert emb.index("c") == 2
-    np.testing.assert_array_equal(emb["d"], W[3])
-    np.testing.assert_array_equal(emb[["a", "c"]], W[[0, 2]])
-    with pytest.raises(KeyError, match="'z'"):
-        emb["z"]
-    n = emb.normalized()
-    np.testing.assert_allclose(np.linalg.norm(n.vectors, axis=1), 1.0)
-    with pytest.raises(ValueError, match="twice"):
-        Embeddings(["a", "a"], np.ones((2, 2)))
-    with pytest.raises(ValueError, match="3 words but 4 vectors"):
-        Embeddings(["a", "b", "c"], np.ones((4, 2)))
-    with pytest.raises(ValueError, match="not finite"):
-        Embeddings(["a", "b"], np.array([[1.0, 0.0], [np.nan, 1.0]]))
-
-
-def test_most_similar_matches_gensim():
-    rng = np.random.default_rng(0)
-    words = [f"w{i}" for i in range(200)]
-    emb = Embeddings(words, rng.standard_normal((200, 16)))
-    kv = emb.to_gensim()
-    for pos, neg in [(["w1"], []), (["w2", "w3"], ["w4"]), ([], ["w5"]), (["w6", "w7", "w8"], ["w9", "w10"])]:
-        ours = emb.most_similar(positive=pos, negative=neg, topn=7)
-        theirs = kv.most_similar(positive=pos, negative=neg, topn=7)
-        assert [w for w, _ in ours] == [w for w, _ in theirs]
-        np.testing.assert_allclose([s for _, s in ours], [s for _, s in theirs], atol=1e-6)
-    # restrict_vocab and a single string argument behave as in gensim
-    assert [w for w, _ in emb.most_similar("w150", topn=5, restrict_vocab=100)] == [
-        w for w, _ in kv.most_similar("w150", topn=5, restrict_vocab=100)
-    ]
-
-
-def test_gensim_round_trip():
-    rng = np.random.default_rng(1)
-    words = [f"w{i}" for i in range(50)]
-    emb = Embeddings(words, rng.standard_normal((50, 8)).astype(np.float32))
-    back = Embeddings.from_gensim(emb.to_gensim())
-    assert back.words == emb.words
-    np.testing.assert_array_equal(back.vectors, emb.vectors)
-    assert back.most_similar(["w3", "w4"], ["w5"]) == emb.most_similar(["w3", "w4"], ["w5"])
-
-
-def test_save_load_round_trip_and_corrupt(tmp_path):
-    rng = np.random.default_rng(2)
-    emb = Embeddings(["alpha", "beta", "γάμμα"], rng.standard_normal((3, 5)).astype(np.float32))
-    path = emb.save(tmp_path / "sub" / "emb.npz")
-    assert path == tmp_path / "sub" / "emb.npz"
-    assert sorted(p.name for p in path.parent.iterdir()) == ["emb.npz"]  # no temp files left
-    back = Embeddings.load(path)
-    assert back.words == emb.words
-    assert back.vectors.dtype == np.float32
-    np.testing.assert_array_equal(back.vectors, emb.vectors)
-
-    raw = path.read_bytes()
-    truncated = tmp_path / "truncated.npz"
-    truncated.write_bytes(raw[: len(raw) // 2])
-    with pytest.raises(ValueError, match="truncated.npz"):
-        Embeddings.load(truncated)
-    garbage = tmp_path / "garbage.npz"
-    garbage.write_bytes(b"not a zip file at all")
-    with pytest.raises(ValueError, match="garbage.npz"):
-        Embeddings.load(garbage)
-    other = tmp_path / "other.npz"
-    np.savez(other, x=np.ones(3))
-    with pytest.raises(ValueError, match="other.npz"):
-        Embeddings.load(other)
-    with pytest.raises(FileNotFoundError):
-        Embeddings.load(tmp_path / "missing.npz")
 
 
 # ---------------------------------------------------------------------------
@@ -462,6 +387,22 @@ def test_benchmark_table_and_format(tmp_path):
     assert len({len(line) for line in lines[:2]}) == 1  # header and rule aligned
 
 
+def test_to_frame_matches_rows_and_stored_dicts():
+    pd = pytest.importorskip("pandas")
+    rows = [BenchmarkRow("A", "MEN", "spearman", 0.5, 3, 4), BenchmarkRow("B", "MEN", "spearman", 0.25, 2, 4),
+            BenchmarkRow("A", "Google analogies (pairs)", "accuracy", float("nan"), 0, 6)]
+    df = to_frame(rows)
+    assert list(df.columns) == ["model", "benchmark", "metric", "value", "covered", "total"]
+    pd.testing.assert_frame_equal(df, pd.DataFrame([r.__dict__ for r in rows]))  # book/06's old spelling
+    stored = [dict(r.__dict__, extra="ignored") for r in rows]  # rows as benchmark.json stores them
+    pd.testing.assert_frame_equal(to_frame(stored), df)
+    wide = df.pivot(index="benchmark", columns="model", values="value")
+    assert wide.loc["MEN", "B"] == 0.25 and np.isnan(wide.loc["Google analogies (pairs)", "A"])
+    assert list(to_frame([]).columns) == list(df.columns)
+    with pytest.raises(KeyError):
+        to_frame([{"model": "A"}])
+
+
 # ---------------------------------------------------------------------------
 # components and overlaps
 
@@ -518,7 +459,8 @@ def test_component_overlap():
     np.testing.assert_allclose(O, expect, atol=1e-8)
     assert O.shape == (k, k) and np.all(O.sum(axis=0) <= 1 + 1e-9)
     with pytest.raises(ValueError, match="different words"):
-        component_overlap(Embeddings([str(i) for i in range(V)], W), Embeddings([f"x{i}" for i in range(V)], B), k)
+        component_overlap(Embeddings([str(i) for i in range(V)], W),
+                          Embeddings([f"x{i}" for i in range(V)], B), k)
     with pytest.raises(ValueError, match="k="):
         component_overlap(W, B, d + 1)
 
@@ -527,3 +469,16 @@ def test_analogy_sections_accept_preread(google_sections, planted):
     sub = [AnalogySection("x", google_sections[1].questions[:50])]
     r1 = evaluate_analogies(planted, sub)
     assert r1.total == 50 and r1.sections[0].name == "x"
+
+
+def test_public_names_and_lazy_optional_imports():
+    import subprocess
+    import sys
+
+    import qwemlib.evaluate as ev
+
+    assert all(hasattr(ev, name) for name in ev.__all__)
+    # gensim and pandas are optional: importing the package must not load them
+    code = "import sys, qwemlib.evaluate; print(sorted({'gensim', 'pandas'} & set(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
