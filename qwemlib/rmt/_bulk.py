@@ -102,7 +102,7 @@ def _fit_ks_free(prep, mean: float) -> tuple[float, float, float]:
 def _mle_s_bounds(xmin: float, xmax: float, g: float) -> tuple[float, float]:
     """Bracket of log sigma2 where MP(sigma2, g)'s support covers ``[xmin, xmax]``."""
     lo = np.log(xmax) - 2.0 * np.log1p(np.sqrt(g))
-    if abs(g - 1.0) < 1e-12:
+    if abs(g - 1.0) < 1e-12:  # gamma = 1: lambda_- = 0 puts no upper limit on sigma2
         hi = lo + _MLE_LOG_S2_SPAN
     else:
         hi = np.log(xmin) - 2.0 * np.log(abs(1.0 - np.sqrt(g)))

@@ -35,7 +35,8 @@ def paper_sigma2(R) -> float:
     task vector is the row mean; after centring every column has mean 0, so this
     is ``mean((R - mean_row)^2)`` (``ddof = 0``).
 
-    Used in: book/07_linear_structure.md (through ``fit_marchenko_pastur(..., sigma2="paper")``).
+    Used in: book/07_linear_structure.md (exercise "the paper's sigma2", through
+    ``fit_marchenko_pastur(..., sigma2="paper")``).
     """
     Ra = _as_matrix(R, "R", min_rows=2)
     Rc = Ra - Ra.mean(axis=0, keepdims=True)

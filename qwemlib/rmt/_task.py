@@ -85,7 +85,8 @@ def truncate(W, d: int) -> np.ndarray:
     Returns:
         A contiguous copy of ``W[:, :d]``.
 
-    Used in: book/07_linear_structure.md.
+    Used in: tests/test_rmt_task.py only (book/07_linear_structure.md and
+    tools/make_results.py slice ``R[:, :d]`` directly).
     """
     Wa = _as_matrix(W, "W")
     if isinstance(d, bool) or int(d) != d or not 1 <= int(d) <= Wa.shape[1]:
@@ -151,6 +152,7 @@ def snr(G_or_eigs, rtol: float = EIG_RTOL) -> float:
         G = _as_matrix(a, "G", min_rows=2)
         if G.shape[0] != G.shape[1]:
             raise ValueError(f"G must be square (N x N), got shape {G.shape}; pass gram_spectrum(R)")
+        # a Gram matrix R R^T is symmetric to round-off, far below 1e-10 relative
         a = np.linalg.eigvalsh(validate_symmetric(G, "G", rtol=1e-10))
         name = "G"
     else:
@@ -212,6 +214,7 @@ def _components(r: np.ndarray, W_or_basis) -> np.ndarray:
     right singular vectors of embeddings ``(V, d)``."""
     d = r.size
     B = _as_matrix(W_or_basis, "W_or_basis")
+    # orthonormal up to round-off (1e-8 is far above it and far below any real departure)
     if B.shape[0] == d and B.shape[1] <= d and np.allclose(B.T @ B, np.eye(B.shape[1]), atol=1e-8):
         return B.T @ r
     if B.shape[1] == d:
