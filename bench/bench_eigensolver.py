@@ -25,6 +25,7 @@ import numpy as np
 import scipy.linalg
 
 from qwemlib import theory
+from qwemlib.eigen import _chebyshev, _top  # the raw solvers, without validation
 
 
 def real_target(V: int, max_tokens: int, window: int = 16) -> np.ndarray:
@@ -108,11 +109,11 @@ def main(argv=None):
 
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     solvers = {
-        "chebyshev": lambda: theory._chebyshev(M, d, 0),
-        "dense": lambda: theory._dense(M, d, "evr"),
-        "dense-evx": lambda: theory._dense(M, d, "evx"),
-        "arpack": lambda: theory._arpack(M, d, 0),
-        "lobpcg": lambda: theory._lobpcg(M, d, 0),
+        "chebyshev": lambda: _chebyshev.chebyshev(M, d, 0),
+        "dense": lambda: _top._dense(M, d, "evr"),
+        "dense-evx": lambda: _top._dense(M, d, "evx"),
+        "arpack": lambda: _top._arpack(M, d, 0),
+        "lobpcg": lambda: _top._lobpcg(M, d, 0),
         "numpy-eigh": lambda: (lambda wv: (wv[0][::-1][:d], wv[1][:, ::-1][:, :d]))(np.linalg.eigh(M)),
     }
     results = []

@@ -26,44 +26,23 @@ same time convention as :mod:`qwemlib.theory`). Two integrators:
   flattened ``W`` in the original basis (``O(V^2 d)`` per right-hand side; explicit
   methods are stiff-limited by ``|lambda_min|``); the reference for tests.
 
-Used in: book/03_aligned_dynamics.md, book/04_stepwise.md, book/05_training.md.
+Used in: book/intro.md, book/03_aligned_dynamics.md, book/04_stepwise.md,
+book/07_linear_structure.md, tools/make_results.py.
 """
 
 from __future__ import annotations
 
-import hashlib
-from collections import OrderedDict
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import scipy.integrate
 
-from .theory import validate_symmetric
+from . import eigen
+from ._validate import validate_symmetric
+from .theory import ClosedFormDynamics, random_init, requiv_distance, subspace_overlap
 
-__all__ = ["FlowResult", "Spectrum", "full_spectrum", "gradient_flow", "random_init", "loss"]
-
-
-def random_init(V: int, d: int, sigma: float, seed: int = 0, dtype=np.float64) -> np.ndarray:
-    """Random initial embeddings ``W_ij(0) ~ N(0, sigma^2)`` (the Result, eq. 13).
-
-    ``np.random.default_rng(seed).standard_normal((V, d)) * sigma``; the same
-    ``(V, d, sigma, seed)`` gives the same matrix in
-    :meth:`qwemlib.theory.ClosedFormDynamics.from_random_init`.
-    """
-    if int(V) < 1 or int(d) < 1:
-        raise ValueError(f"V and d must be >= 1; got V = {V}, d = {d}")
-    if not np.isfinite(sigma) or sigma < 0:
-        raise ValueError(f"sigma must be finite and >= 0; got {sigma!r}")
-    W = np.random.default_rng(seed).standard_normal((int(V), int(d)))
-    return (W * sigma).astype(dtype, copy=False)
-
-
-def loss(M, W) -> float:
-    """``(1/4)||W W^T - M||_F^2`` (eq. 6 with g = 1, without the constant)."""
-    M = np.asarray(M, dtype=np.float64)
-    W = np.asarray(W, dtype=np.float64)
-    C = W.T @ W
-    return 0.25 * float(np.vdot(M, M) - 2.0 * np.vdot(W, M @ W) + np.vdot(C, C))
+__all__ = ["FlowResult", "RandomStartFlow", "gradient_flow", "random_start_flow"]
 
 
 @dataclass(frozen=True)
@@ -88,42 +67,66 @@ class FlowResult:
         """``(T, d)`` singular values of each snapshot, decreasing."""
         return np.linalg.svd(self.W, compute_uv=False)
 
+    @cached_property
+    def _gram(self) -> tuple[np.ndarray, np.ndarray]:
+        w, R = np.linalg.eigh(np.einsum("tvi,tvj->tij", self.W, self.W))
+        return np.sqrt(np.clip(w[:, ::-1], 0.0, None)), R[:, :, ::-1]
+
+    def gram_svd(self) -> tuple[np.ndarray, np.ndarray]:
+        """Singular values ``(T, d)`` (decreasing) and right singular vectors ``(T, d, d)``.
+
+        From each snapshot's ``d x d`` Gram matrix ``W^T W`` (cheaper than
+        :meth:`singular_values` when ``V >> d``); computed once and cached.
+
+        Used in: book/04_stepwise.md.
+        """
+        return self._gram
+
+    def top_directions(self, i: int, k: int) -> np.ndarray:
+        """``(V, k)`` columns spanning the top-``k`` left singular vectors of ``W(t_i)``.
+
+        ``W(t_i)`` times its top-``k`` right singular vectors (:meth:`gram_svd`).
+        """
+        return self.W[i] @ self._gram[1][i][:, :k]
+
+    def alignment(self, vectors, k: int) -> np.ndarray:
+        """``(T,)`` overlap of the top-``k`` directions of each ``W(t)`` with ``vectors[:, :k]``.
+
+        :func:`qwemlib.theory.subspace_overlap` of :meth:`top_directions` with the
+        top-``k`` eigenvectors: it reaches 1 while ``W`` is still small in "silent
+        alignment" (the first phase behind eq. 13).
+
+        Used in: book/04_stepwise.md.
+        """
+        return np.array([subspace_overlap(self.top_directions(i, k), vectors[:, :k])
+                         for i in range(len(self.times))])
+
 
 @dataclass(frozen=True)
-class Spectrum:
-    """Full eigendecomposition ``M = Q diag(values) Q^T`` (ascending ``values``)."""
+class RandomStartFlow:
+    """Gradient flow from ``W_ij(0) ~ N(0, sigma^2)`` next to its closed form (eq. 13).
 
-    values: np.ndarray
-    vectors: np.ndarray
-    frobenius_sq: float
-
-
-_CACHE: "OrderedDict[tuple, Spectrum]" = OrderedDict()
-_CACHE_SIZE = 2
-
-
-def full_spectrum(M, *, cache: bool = True) -> Spectrum:
-    """Full ``eigh`` of symmetric ``M``, cached by a hash of its bytes (2 entries).
-
-    The hash (blake2b over the whole array) costs about 1/50 of the ``eigh``, so a
-    matrix changed in place is recomputed, not served stale.
+    Attributes:
+        times: ``(T,)`` output times.
+        result: the :class:`FlowResult` of :func:`gradient_flow`.
+        dynamics: the :class:`~qwemlib.theory.ClosedFormDynamics` predicted from the same
+            ``W(0)``.
     """
-    M = validate_symmetric(M, "M")
-    M = np.ascontiguousarray(M, dtype=np.float64)
-    key = None
-    if cache:
-        key = (M.shape, hashlib.blake2b(M.data, digest_size=16).hexdigest())
-        hit = _CACHE.get(key)
-        if hit is not None:
-            _CACHE.move_to_end(key)
-            return hit
-    w, Q = np.linalg.eigh(M)
-    spec = Spectrum(values=w, vectors=Q, frobenius_sq=float(np.vdot(M, M)))
-    if cache:
-        _CACHE[key] = spec
-        while len(_CACHE) > _CACHE_SIZE:
-            _CACHE.popitem(last=False)
-    return spec
+
+    times: np.ndarray
+    result: FlowResult
+    dynamics: ClosedFormDynamics
+
+    def requiv_error(self) -> float:
+        """``max_t min_U ||W(t) U - W*(t)||_F / ||W*(t_end)||_F``: eq. 13's distance, relative.
+
+        The Result says this tends to 0 as ``sigma -> 0`` (in rescaled time).
+
+        Used in: book/04_stepwise.md.
+        """
+        W_th = self.dynamics.W(self.times)
+        worst = max(requiv_distance(self.result.W[i], W_th[i]) for i in range(len(self.times)))
+        return worst / np.linalg.norm(W_th[-1])
 
 
 def _check_times(times) -> np.ndarray:
@@ -135,11 +138,6 @@ def _check_times(times) -> np.ndarray:
     if (np.diff(times) < 0).any():
         raise ValueError("times must be sorted in increasing order (np.sort them)")
     return times
-
-
-def _sym_pow(N: np.ndarray, p: float) -> np.ndarray:
-    w, U = np.linalg.eigh(0.5 * (N + N.T))
-    return (U * w[None, :] ** p) @ U.T
 
 
 def _riccati_step(lam, A, h, nsub):
@@ -190,14 +188,14 @@ def gradient_flow(
     method: str = "riccati",
     rtol: float = 1e-6,
     atol: float | None = None,
-    spectrum: Spectrum | None = None,
+    spectrum: eigen.Spectrum | None = None,
     max_lambda_step: float = 4.0,
 ) -> FlowResult:
     """Integrate ``dW/dt = (1/2)(M - W W^T) W`` from ``W0`` and return snapshots.
 
     Args:
         M: ``(V, V)`` symmetric target (``M*``).
-        W0: ``(V, d)`` initial embeddings (e.g. :func:`random_init`).
+        W0: ``(V, d)`` initial embeddings (e.g. :func:`qwemlib.theory.random_init`).
         times: increasing output times ``>= 0`` (log-spaced times suit small inits:
             mode ``k`` turns on near ``tau_k = ln(lambda_k / s_k(0)^2) / lambda_k``).
         method: ``"riccati"`` (default; exact ``W W^T``, see module docstring) or a
@@ -205,7 +203,7 @@ def gradient_flow(
         rtol: ``riccati``: the rotation's RK4 substep is chosen so that
             ``(lambda_max ds)^4 / 120 <= rtol``; ``solve_ivp``: its ``rtol``.
         atol: ``solve_ivp``'s ``atol`` (default ``rtol * 1e-3 * max|W0|``-ish floor).
-        spectrum: precomputed :func:`full_spectrum` of ``M`` (``riccati`` only).
+        spectrum: precomputed :func:`qwemlib.eigen.full_spectrum` of ``M`` (``riccati`` only).
         max_lambda_step: ``riccati`` step cap, ``lambda_max * h <= max_lambda_step``.
 
     Returns:
@@ -215,12 +213,13 @@ def gradient_flow(
     rotation error about ``rtol`` per unit of ``lambda_max t``. ``solve_ivp``:
     the solver's ``rtol``/``atol`` local error control.
 
-    Used in: book/03_aligned_dynamics.md, book/04_stepwise.md.
+    Used in: book/intro.md, book/03_aligned_dynamics.md, book/04_stepwise.md,
+    book/07_linear_structure.md.
     """
     W0 = np.asarray(W0, dtype=np.float64)
     times = _check_times(times)
     if method == "riccati":
-        spec = spectrum if spectrum is not None else full_spectrum(M)
+        spec = spectrum if spectrum is not None else eigen.full_spectrum(M)
         V = spec.values.shape[0]
     else:
         M = validate_symmetric(M, "M")
@@ -235,7 +234,9 @@ def gradient_flow(
     losses = np.empty(T)
 
     if method == "riccati":
-        lam, Q = spec.values, spec.vectors
+        # eigh's ascending order (the Spectrum is a reversed view of it): the sums below
+        # run in the order the stored results were made with, bit for bit
+        lam, Q = spec.values[::-1], spec.vectors[:, ::-1]
         lmax = max(float(np.max(np.abs(lam[lam > 0]))) if (lam > 0).any() else 0.0, 1e-300)
         hmax = max_lambda_step / lmax
         # RK4 substep for the rotation: (lmax*ds)^4/120 <= rtol
@@ -252,7 +253,8 @@ def gradient_flow(
                 nsteps += 1
             out[i] = Q @ A
             C = A.T @ A
-            losses[i] = 0.25 * (spec.frobenius_sq - 2.0 * float(np.sum(lam[:, None] * A * A)) + float(np.vdot(C, C)))
+            quad = float(np.sum(lam[:, None] * A * A))
+            losses[i] = 0.25 * (spec.frobenius_sq - 2.0 * quad + float(np.vdot(C, C)))
         return FlowResult(times=times, W=out, loss=losses, method=method, nsteps=nsteps)
 
     def rhs(_t, y):
@@ -279,3 +281,47 @@ def gradient_flow(
         C = W.T @ W
         losses[i] = 0.25 * (fro2 - 2.0 * float(np.vdot(W, M @ W)) + float(np.vdot(C, C)))
     return FlowResult(times=times, W=out, loss=losses, method=method, nsteps=int(nfev))
+
+
+def random_start_flow(
+    M,
+    d: int,
+    sigma: float,
+    times=None,
+    *,
+    spectrum: eigen.Spectrum | None = None,
+    seed: int = 0,
+    start: str = "projected",
+    n_times: int = 120,
+    horizon: float = 1.4,
+    rtol: float = 1e-6,
+) -> RandomStartFlow:
+    """Run gradient flow from :func:`~qwemlib.theory.random_init` and its closed form (eq. 13).
+
+    Both sides use the same top-``d`` eigenpairs (``spectrum.top(d)``) and the same
+    ``W(0) = random_init(V, d, sigma, seed)``.
+
+    Args:
+        M: ``(V, V)`` symmetric target (``M*``).
+        d: embedding dimension.
+        sigma: initial scale, ``> 0``.
+        times: output times; default ``n_times`` points from 0 to ``horizon`` times the
+            slowest predicted step ``max_k tau_k``.
+        spectrum: precomputed :func:`qwemlib.eigen.full_spectrum` of ``M`` (reuse it
+            across runs: it is the expensive part).
+        seed: seed of ``W(0)``.
+        start: how the prediction reads ``S(0)`` off ``W(0)``
+            (:meth:`~qwemlib.theory.ClosedFormDynamics.from_random_init`).
+        rtol: :func:`gradient_flow`'s ``rtol`` (the rotation only; ``W W^T`` is exact).
+
+    Used in: book/04_stepwise.md, :class:`qwemlib.widgets.FlowExplorer`.
+    """
+    spec = spectrum if spectrum is not None else eigen.full_spectrum(M)
+    eig = spec.top(d)
+    dyn = ClosedFormDynamics.from_random_init(eig, sigma, seed=seed, start=start)
+    if times is None:
+        tau = dyn.tau[np.isfinite(dyn.tau)]
+        t_end = horizon * (float(tau.max()) if tau.size else 1.0 / max(abs(eig.values[0]), 1e-12))
+        times = np.linspace(0.0, t_end, n_times)
+    res = gradient_flow(M, random_init(eig.V, d, sigma, seed), times, spectrum=spec, rtol=rtol)
+    return RandomStartFlow(times=res.times, result=res, dynamics=dyn)

@@ -3,11 +3,11 @@ precomputed slider frames from :func:`qwemlib.plots.slider_figure` instead).
 
 :class:`FlowExplorer` puts two sliders, the initial scale ``sigma`` and the embedding
 dimension ``d``, over a real target ``M*``. Moving either re-runs gradient flow
-(:func:`qwemlib.flow.gradient_flow`) from ``W_ij(0) ~ N(0, sigma^2)`` and redraws the
-squared singular values with the closed-form prediction (eq. 11/13,
+(:func:`qwemlib.flow.random_start_flow`) from ``W_ij(0) ~ N(0, sigma^2)`` and redraws
+the squared singular values with the closed-form prediction (eq. 11/13,
 :class:`qwemlib.theory.ClosedFormDynamics`) dashed on top. The eigendecomposition of
-``M*`` is done once and shared by both sides, so an update at ``V = 2,000`` takes a
-few seconds on two cores.
+``M*`` (:func:`qwemlib.eigen.full_spectrum`) is done once and shared by both sides, so
+an update at ``V = 2,000`` takes a few seconds on two cores.
 
 Example (in JupyterLab)::
 
@@ -23,25 +23,9 @@ from __future__ import annotations
 
 import time
 
-import numpy as np
+from . import eigen, flow, plots
 
-from . import flow, plots, theory
-
-__all__ = ["FlowExplorer", "eigenpairs_from_spectrum"]
-
-
-def eigenpairs_from_spectrum(spec: flow.Spectrum, d: int) -> theory.Eigenpairs:
-    """Top-``d`` :class:`~qwemlib.theory.Eigenpairs` (decreasing) from a full :class:`~qwemlib.flow.Spectrum`."""
-    V = spec.values.shape[0]
-    if not 1 <= int(d) < V:
-        raise ValueError(f"d must satisfy 1 <= d < V = {V}; got {d}")
-    d = int(d)
-    return theory.Eigenpairs(
-        values=spec.values[::-1][:d].copy(),
-        vectors=spec.vectors[:, ::-1][:, :d].copy(),
-        method="eigh (flow.full_spectrum)",
-        frobenius_sq=spec.frobenius_sq,
-    )
+__all__ = ["FlowExplorer"]
 
 
 class FlowExplorer:
@@ -55,7 +39,9 @@ class FlowExplorer:
         log10_sigma: initial ``log10(sigma)``.
         n_times: number of output times (``0 .. horizon * max tau_k``).
         horizon: end time in units of the slowest predicted step ``max_k tau_k``.
-        seed: seed of :func:`qwemlib.flow.random_init`.
+        seed: seed of :func:`qwemlib.theory.random_init`.
+        rtol: :func:`qwemlib.flow.gradient_flow`'s ``rtol`` (the rotation inside
+            REquiv only; the singular values are exact at any ``rtol``).
 
     Attributes:
         widget: the ``ipywidgets.VBox`` to display.
@@ -75,6 +61,7 @@ class FlowExplorer:
         n_times: int = 150,
         horizon: float = 2.0,
         seed: int = 0,
+        rtol: float = 1e-6,
     ):
         import ipywidgets as w
 
@@ -85,8 +72,9 @@ class FlowExplorer:
         self.n_times = int(n_times)
         self.horizon = float(horizon)
         self.seed = int(seed)
-        self.spectrum = flow.full_spectrum(M)
-        V = self.spectrum.values.shape[0]
+        self.rtol = float(rtol)
+        self.spectrum = eigen.full_spectrum(M)
+        V = self.spectrum.V
         d_max = min(int(d_max), V - 1)
         if not 1 <= d <= d_max:
             raise ValueError(f"d must be between 1 and d_max = {d_max}; got {d}")
@@ -123,13 +111,9 @@ class FlowExplorer:
     def compute(self, sigma: float, d: int):
         """Run gradient flow and the closed form for ``(sigma, d)``; return the figure."""
         t0 = time.perf_counter()
-        eig = eigenpairs_from_spectrum(self.spectrum, d)
-        pred = theory.ClosedFormDynamics.from_random_init(eig, sigma, seed=self.seed, s0="projected")
-        tau = pred.tau[np.isfinite(pred.tau)]
-        t_end = self.horizon * (float(tau.max()) if tau.size else 1.0 / max(abs(eig.values[0]), 1e-12))
-        times = np.linspace(0.0, t_end, self.n_times)
-        W0 = flow.random_init(eig.V, d, sigma, seed=self.seed)
-        res = flow.gradient_flow(self.M, W0, times, spectrum=self.spectrum)
+        run = flow.random_start_flow(self.M, d, sigma, spectrum=self.spectrum, seed=self.seed,
+                                     n_times=self.n_times, horizon=self.horizon, rtol=self.rtol)
+        times, res, pred = run.times, run.result, run.dynamics
         fig = plots.singular_values_vs_time(
             times, res.singular_values(), pred.s(times), squared=True,
             caption=f"{self.caption}; gradient flow with d = {d}, σ = {sigma:.1e}",

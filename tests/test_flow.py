@@ -5,14 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from qwemlib import flow, theory
+from qwemlib import eigen, flow, losses, theory
 
 
 def target(V=100, d=5, seed=0):
     """Indefinite symmetric M with a clear top-d spectrum and large negative eigenvalues."""
     rng = np.random.default_rng(seed)
     Q, _ = np.linalg.qr(rng.standard_normal((V, V)))
-    lam = np.concatenate([[8.0, 6.0, 4.5, 3.5, 2.5][:d], rng.uniform(-0.5, 0.6, V - d - 8), -rng.uniform(10, 40, 8)])
+    top = [8.0, 6.0, 4.5, 3.5, 2.5][:d]
+    lam = np.concatenate([top, rng.uniform(-0.5, 0.6, V - d - 8), -rng.uniform(10, 40, 8)])
     M = (Q * lam) @ Q.T
     return 0.5 * (M + M.T)
 
@@ -24,15 +25,7 @@ def M():
 
 @pytest.fixture(scope="module")
 def eig(M):
-    return theory.top_eigenpairs(M, 5, method="dense")
-
-
-def test_random_init():
-    W = flow.random_init(200, 7, 0.1, seed=3)
-    assert W.shape == (200, 7) and W.dtype == np.float64
-    np.testing.assert_array_equal(W, flow.random_init(200, 7, 0.1, seed=3))
-    assert abs(W.std() - 0.1) < 0.01
-    assert flow.random_init(10, 2, 1.0, 0, dtype=np.float32).dtype == np.float32
+    return eigen.top_eigenpairs(M, 5, method="dense")
 
 
 @pytest.mark.parametrize("method", ["riccati", "DOP853"])
@@ -40,17 +33,19 @@ def test_aligned_flow_matches_eq11(M, eig, method):
     s0 = np.array([1e-3, 2e-3, 5e-4, 1e-3, 3e-3])
     cf = theory.ClosedFormDynamics.aligned(eig, s0)
     times = np.concatenate([[0.0], np.geomspace(1e-2, 3 * cf.tau.max(), 40)])
-    res = flow.gradient_flow(M, cf.W(0.0), times, method=method, rtol=1e-8 if method == "riccati" else 1e-10)
+    rtol = 1e-8 if method == "riccati" else 1e-10
+    res = flow.gradient_flow(M, cf.W(0.0), times, method=method, rtol=rtol)
     scale = np.sqrt(eig.values[0])
     np.testing.assert_allclose(res.W, cf.W(times), atol=1e-7 * scale)
-    np.testing.assert_allclose(res.singular_values(), np.sort(cf.s(times), axis=1)[:, ::-1], atol=1e-7 * scale)
+    s_sorted = np.sort(cf.s(times), axis=1)[:, ::-1]
+    np.testing.assert_allclose(res.singular_values(), s_sorted, atol=1e-7 * scale)
     np.testing.assert_allclose(res.loss, cf.loss(times), rtol=1e-9)
     # the snapshots really move: the test would fail for a frozen W
     np.testing.assert_allclose(res.loss[0] - res.loss[-1], 0.25 * np.sum(eig.values**2), rtol=1e-6)
 
 
 def test_riccati_matches_dop853_from_random_init(M):
-    W0 = flow.random_init(M.shape[0], 5, 1e-2, seed=1)
+    W0 = theory.random_init(M.shape[0], 5, 1e-2, seed=1)
     times = np.geomspace(1e-2, 10, 25)
     a = flow.gradient_flow(M, W0, times, method="riccati", rtol=1e-8)
     b = flow.gradient_flow(M, W0, times, method="DOP853", rtol=1e-11)
@@ -64,12 +59,12 @@ def test_random_init_converges_to_closed_form_as_sigma_shrinks(M, eig):
     sigmas = [1e-1, 1e-2, 1e-3, 1e-4]
     errs = {"svd": [], "projected": []}
     for sigma in sigmas:
-        W0 = flow.random_init(V, d, sigma, seed=0)
+        W0 = theory.random_init(V, d, sigma, seed=0)
         tau1 = np.log(eig.values[0] / sigma**2) / eig.values[0]
         times = tau1 * np.linspace(0.25, 3.0, 12)  # rescaled time t~ = t / tau_1 fixed
         res = flow.gradient_flow(M, W0, times)
         for kind in errs:
-            cf = theory.ClosedFormDynamics.from_random_init(eig, sigma, V, seed=0, s0=kind)
+            cf = theory.ClosedFormDynamics.from_random_init(eig, sigma, V, seed=0, start=kind)
             Wstar = cf.W(times)
             e = max(
                 theory.requiv_distance(res.W[i], Wstar[i]) / np.sqrt(np.sum(eig.values))
@@ -84,15 +79,15 @@ def test_random_init_converges_to_closed_form_as_sigma_shrinks(M, eig):
 
 
 def test_flow_endpoint_is_closed_form(M, eig):
-    res = flow.gradient_flow(M, flow.random_init(M.shape[0], 5, 1e-3, seed=2), [0.0, 5.0, 40.0])
+    res = flow.gradient_flow(M, theory.random_init(M.shape[0], 5, 1e-3, seed=2), [0.0, 5.0, 40.0])
     Wcf = theory.closed_form_embeddings(M, 5, eig=eig)
     assert theory.requiv_distance(res.W[-1], Wcf, relative=True) < 1e-6
     assert theory.subspace_overlap(res.W[-1], eig.vectors) > 1 - 1e-10
-    np.testing.assert_allclose(res.loss[-1], flow.loss(M, Wcf), rtol=1e-10)
+    np.testing.assert_allclose(res.loss[-1], losses.factorization_loss(Wcf, M), rtol=1e-10)
 
 
 def test_flow_bad_inputs(M):
-    W0 = flow.random_init(M.shape[0], 3, 1e-2)
+    W0 = theory.random_init(M.shape[0], 3, 1e-2)
     with pytest.raises(ValueError, match="sorted"):
         flow.gradient_flow(M, W0, [1.0, 0.5])
     with pytest.raises(ValueError, match="W0 must have shape"):
@@ -103,9 +98,45 @@ def test_flow_bad_inputs(M):
         flow.gradient_flow(bad, W0, [1.0])
 
 
-def test_spectrum_cache(M):
-    a = flow.full_spectrum(M)
-    assert flow.full_spectrum(M) is a
-    M2 = M.copy()
-    M2[0, 0] += 1.0
-    assert flow.full_spectrum(M2) is not a
+def test_riccati_is_unchanged_by_the_descending_spectrum(M):
+    """The flow reads eigh's ascending order back out of the Spectrum: same bits as before."""
+    W0 = theory.random_init(M.shape[0], 5, 1e-3, seed=5)
+    times = [0.0, 1.0, 7.0]
+    spec = eigen.full_spectrum(M, cache=False)
+    w, Q = np.linalg.eigh(M)
+    asc = eigen.Spectrum(values=w, vectors=Q, frobenius_sq=spec.frobenius_sq)
+    a = flow.gradient_flow(M, W0, times, spectrum=spec)
+    b = flow.gradient_flow(M, W0, times, spectrum=eigen.Spectrum(w[::-1], Q[:, ::-1], spec.frobenius_sq))
+    np.testing.assert_array_equal(a.W, b.W)
+    np.testing.assert_array_equal(a.loss, b.loss)
+    # the order of the eigenbasis only changes rounding, not the flow
+    c = flow.gradient_flow(M, W0, times, spectrum=asc)
+    np.testing.assert_allclose(c.W, a.W, rtol=1e-9, atol=1e-12)
+
+
+def test_gram_svd_and_alignment(M, eig):
+    res = flow.gradient_flow(M, theory.random_init(M.shape[0], 5, 1e-4, seed=1), [0.0, 3.0, 60.0])
+    s, R = res.gram_svd()
+    np.testing.assert_allclose(s, res.singular_values(), rtol=1e-6, atol=1e-12)
+    assert res.gram_svd() is res.gram_svd()  # cached
+    P = res.top_directions(2, 3)
+    U = np.linalg.svd(res.W[2], full_matrices=False)[0][:, :3]
+    assert theory.subspace_overlap(P, U) > 1 - 1e-10
+    al = res.alignment(eig.vectors, 2)
+    assert al.shape == (3,) and al[-1] > 1 - 1e-8 and al[0] < 0.5  # random start: not aligned
+
+
+def test_random_start_flow_matches_its_parts(M, eig):
+    spec = eigen.full_spectrum(M)
+    run = flow.random_start_flow(M, 3, 1e-4, spectrum=spec, n_times=30, horizon=1.5, seed=2)
+    dyn = theory.ClosedFormDynamics.from_random_init(spec.top(3), 1e-4, seed=2, start="projected")
+    np.testing.assert_array_equal(run.dynamics.s0, dyn.s0)
+    np.testing.assert_allclose(run.times[-1], 1.5 * dyn.tau.max())
+    ref = flow.gradient_flow(M, theory.random_init(M.shape[0], 3, 1e-4, 2), run.times, spectrum=spec)
+    np.testing.assert_array_equal(run.result.W, ref.W)
+    err = run.requiv_error()
+    assert 0 < err < 0.1
+    # the distance check can fail: a prediction from the wrong start is far off
+    wrong = flow.RandomStartFlow(run.times, run.result, theory.ClosedFormDynamics.from_random_init(
+        spec.top(3), 1e-4, seed=2, start="expected"))
+    assert wrong.requiv_error() > 3 * err

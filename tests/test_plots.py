@@ -154,12 +154,3 @@ def test_flow_explorer_recomputes_on_slider_change():
     assert ex.figure.layout.meta[plots.CAPTION_NAME].startswith(CAP)
 
 
-def test_eigenpairs_from_spectrum_matches_eigh():
-    from qwemlib import flow, widgets
-
-    M = _toy_target()
-    eig = widgets.eigenpairs_from_spectrum(flow.full_spectrum(M, cache=False), 3)
-    np.testing.assert_allclose(eig.values, [9.0, 6.0, 4.0], atol=1e-10)
-    np.testing.assert_allclose(M @ eig.vectors, eig.vectors * eig.values, atol=1e-10)
-    with pytest.raises(ValueError, match="1 <= d < V"):
-        widgets.eigenpairs_from_spectrum(flow.full_spectrum(M), 40)

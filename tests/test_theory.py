@@ -1,14 +1,15 @@
-"""Tests for qwemlib.theory: eigensolvers, closed forms (eq. 7, 9), dynamics (eq. 11)."""
+"""Tests for qwemlib.theory: closed forms (eq. 7, 9), dynamics (eq. 10-13), rise times.
+
+The eigensolvers are tested in tests/test_eigen.py.
+"""
 
 from __future__ import annotations
-
-import warnings
 
 import numpy as np
 import pytest
 import scipy.optimize
 
-from qwemlib import flow, theory
+from qwemlib import eigen, flow, theory
 
 
 def indefinite(V=150, d=10, seed=0, n_neg=15, neg_scale=80.0):
@@ -37,72 +38,6 @@ def dense_top(M, d):
     return w[::-1][:d], v[:, ::-1][:, :d]
 
 
-# ------------------------------------------------------------------ eigensolvers
-
-
-@pytest.mark.parametrize("method", ["dense", "dense-evx", "arpack", "chebyshev", "lobpcg", "auto"])
-def test_top_eigenpairs_match_dense(Mind, method):
-    d = 10
-    w_ref, v_ref = dense_top(Mind, d)
-    eig = theory.top_eigenpairs(Mind, d, method=method, seed=3)
-    assert eig.values.shape == (d,) and eig.vectors.shape == (Mind.shape[0], d)
-    assert np.all(np.diff(eig.values) <= 0), "values must be in decreasing algebraic order"
-    tol = 1e-4 * abs(w_ref[0])
-    np.testing.assert_allclose(eig.values, w_ref, atol=tol)
-    # iterative solvers stop on an eigenvalue tolerance: vectors are less exact
-    exact = method in ("dense", "dense-evx", "arpack", "auto")
-    assert theory.subspace_overlap(eig.vectors, v_ref) > 1 - (1e-8 if exact else 1e-4)
-    np.testing.assert_allclose(eig.vectors.T @ eig.vectors, np.eye(d), atol=1e-8)
-    np.testing.assert_allclose(eig.frobenius_sq, np.sum(Mind**2), rtol=1e-12)
-
-
-def test_chebyshev_on_larger_matrix_with_dense_bulk():
-    """A harder case: V = 600, a gap-less bulk right below lambda_d, d = 40."""
-    rng = np.random.default_rng(7)
-    V, d = 600, 40
-    Q, _ = np.linalg.qr(rng.standard_normal((V, V)))
-    lam = np.concatenate([np.geomspace(200, 20, d), np.sort(rng.uniform(-19, 19.5, V - d - 30))[::-1], -rng.uniform(100, 1500, 30)])
-    M = (Q * lam) @ Q.T
-    M = 0.5 * (M + M.T)
-    w_ref, v_ref = dense_top(M, d)
-    eig = theory.top_eigenpairs(M, d, method="chebyshev")
-    assert np.max(np.abs(eig.values - w_ref)) <= 1e-4 * w_ref[0]
-
-
-def test_magnitude_based_solver_fails_here(Mind):
-    """The test matrix has teeth: the top-d by magnitude is a different subspace."""
-    d = 10
-    w_ref, v_ref = dense_top(Mind, d)
-    w, v = np.linalg.eigh(Mind)
-    by_mag = np.argsort(np.abs(w))[::-1][:d]
-    assert np.all(w[by_mag] < 0)
-    assert theory.subspace_overlap(v[:, by_mag], v_ref) < 1e-6
-    # and a plain (magnitude) subspace iteration converges to that wrong subspace
-    X = np.random.default_rng(0).standard_normal((Mind.shape[0], d))
-    for _ in range(200):
-        X, _ = np.linalg.qr(Mind @ X)
-    assert theory.subspace_overlap(X, v_ref) < 0.05
-
-
-def test_bad_inputs(Mind):
-    with pytest.raises(ValueError, match="d must be < V"):
-        theory.top_eigenpairs(Mind, Mind.shape[0])
-    with pytest.raises(ValueError, match="d must be >= 1"):
-        theory.top_eigenpairs(Mind, 0)
-    A = Mind.copy()
-    A[3, 5] += 1.0
-    with pytest.raises(ValueError, match=r"not symmetric: \|M\[(3,5|5,3)\]"):
-        theory.top_eigenpairs(A, 5)
-    B = Mind.copy()
-    B[2, 2] = np.nan
-    with pytest.raises(ValueError, match="non-finite"):
-        theory.top_eigenpairs(B, 5)
-    with pytest.raises(ValueError, match="square"):
-        theory.top_eigenpairs(Mind[:, :-1], 5)
-    with pytest.raises(ValueError, match="unknown method"):
-        theory.top_eigenpairs(Mind, 5, method="magic")
-
-
 # ------------------------------------------------------------------ closed forms
 
 
@@ -126,7 +61,7 @@ def test_closed_form_is_minimizer(Mind):
     U, _ = np.linalg.qr(rng.standard_normal((d, d)))
     np.testing.assert_allclose(quarter_loss(W @ U, Mind), L0, rtol=1e-12)
     # gradient flow from a small random init ends there
-    res = flow.gradient_flow(Mind, flow.random_init(Mind.shape[0], d, 1e-3, 0), [0.0, 20.0])
+    res = flow.gradient_flow(Mind, theory.random_init(Mind.shape[0], d, 1e-3, 0), [0.0, 20.0])
     np.testing.assert_allclose(res.loss[-1], L0, rtol=1e-8)
     assert theory.requiv_distance(res.W[-1], W, relative=True) < 1e-5
 
@@ -159,7 +94,8 @@ def test_weighted_closed_form_matches_direct_minimization():
     best = np.inf
     for s in range(6):
         x0 = np.random.default_rng(s).standard_normal(V * d)
-        r = scipy.optimize.minimize(fg, x0, jac=True, method="L-BFGS-B", options={"maxiter": 5000, "gtol": 1e-12, "ftol": 1e-15})
+        opts = {"maxiter": 5000, "gtol": 1e-12, "ftol": 1e-15}
+        r = scipy.optimize.minimize(fg, x0, jac=True, method="L-BFGS-B", options=opts)
         best = min(best, r.fun)
         if r.fun <= best:
             Wopt = r.x.reshape(V, d)
@@ -179,7 +115,7 @@ def test_weighted_closed_form_matches_direct_minimization():
 
 @pytest.fixture(scope="module")
 def eig_small(Mind):
-    return theory.top_eigenpairs(Mind, 10, method="dense")
+    return eigen.top_eigenpairs(Mind, 10, method="dense")
 
 
 def test_eq11_satisfies_its_ode(eig_small):
@@ -203,8 +139,10 @@ def test_eq11_limits_and_tau(eig_small):
     u = np.array([cf.s2(tk)[k] for k, tk in enumerate(cf.tau)])
     np.testing.assert_allclose(u / eig_small.values, 0.5, atol=1e-5)
     # loss is exact: matches (1/4)||W W^T - M||^2 of the predicted W(t)
+    M_d = eig_small.vectors @ np.diag(eig_small.values) @ eig_small.vectors.T
+    const = 0.25 * (eig_small.frobenius_sq - np.sum(eig_small.values**2))
     for t in (0.0, cf.tau[0], cf.tau[-1], 50.0):
-        np.testing.assert_allclose(cf.loss(t), quarter_loss(cf.W(t), eig_small.vectors @ np.diag(eig_small.values) @ eig_small.vectors.T) + 0.25 * (eig_small.frobenius_sq - np.sum(eig_small.values**2)), rtol=1e-10)
+        np.testing.assert_allclose(cf.loss(t), quarter_loss(cf.W(t), M_d) + const, rtol=1e-10)
     # effective rank staircase
     assert cf.effective_rank(0.0) == 0 and cf.effective_rank(1e3) == 10
     r = cf.effective_rank(np.linspace(0, 2 * cf.tau[-1], 50))
@@ -214,7 +152,8 @@ def test_eq11_limits_and_tau(eig_small):
 
 
 def test_dynamics_negative_eigenvalue_decays():
-    eig = theory.Eigenpairs(values=np.array([2.0, 0.0, -1.0]), vectors=np.eye(5)[:, :3], method="x", frobenius_sq=5.0)
+    eig = eigen.Eigenpairs(values=np.array([2.0, 0.0, -1.0]), vectors=np.eye(5)[:, :3], method="x",
+                           frobenius_sq=5.0)
     cf = theory.ClosedFormDynamics.aligned(eig, 0.5)
     s2 = cf.s2(np.array([0.0, 1.0, 1e6]))
     np.testing.assert_allclose(s2[1, 1], 0.25 / (1 + 0.25 * 1.0))  # lambda = 0: u0 / (1 + u0 t)
@@ -234,3 +173,66 @@ def test_requiv_tools():
     Z = rng.standard_normal((40, 5))
     Z -= W @ np.linalg.lstsq(W, Z, rcond=None)[0]
     assert theory.subspace_overlap(W, Z) < 1e-20
+
+
+# ------------------------------------------------------------------ random starts (eq. 13)
+
+
+def test_random_init():
+    W = theory.random_init(200, 7, 0.1, seed=3)
+    assert W.shape == (200, 7) and W.dtype == np.float64
+    np.testing.assert_array_equal(W, theory.random_init(200, 7, 0.1, seed=3))
+    np.testing.assert_array_equal(W, np.random.default_rng(3).standard_normal((200, 7)) * 0.1)
+    assert abs(W.std() - 0.1) < 0.01
+    assert theory.random_init(10, 2, 1.0, 0, dtype=np.float32).dtype == np.float32
+    with pytest.raises(ValueError, match="sigma"):
+        theory.random_init(10, 2, -1.0)
+
+
+def test_start_methods(eig_small):
+    """``start=`` names how S(0) is read off W(0); ``s0`` always holds values."""
+    sigma, V = 1e-3, eig_small.V
+    W0 = theory.random_init(V, eig_small.d, sigma, seed=4)
+    svd = theory.ClosedFormDynamics.from_random_init(eig_small, sigma, seed=4, start="svd")
+    np.testing.assert_allclose(svd.s0, np.linalg.svd(W0, compute_uv=False), rtol=1e-12)
+    proj = theory.ClosedFormDynamics.from_random_init(eig_small, sigma, seed=4, start="projected")
+    np.testing.assert_array_equal(proj.s0, theory.ClosedFormDynamics.from_initial(eig_small, W0).s0)
+    R = np.linalg.qr((eig_small.vectors.T @ W0).T, mode="r")
+    np.testing.assert_allclose(proj.s0, np.abs(np.diag(R)), rtol=1e-12)
+    exp = theory.ClosedFormDynamics.from_random_init(eig_small, sigma, start="expected")
+    np.testing.assert_allclose(exp.s0, sigma * np.sqrt(V))
+    # the projected start is smaller (about sigma sqrt(d - k + 1) against sigma sqrt(V))
+    assert np.all(proj.s0 < svd.s0)
+    with pytest.raises(ValueError, match="start must be"):
+        theory.ClosedFormDynamics.from_random_init(eig_small, sigma, start="magic")
+    with pytest.raises(ValueError, match="start must be"):
+        theory.ClosedFormDynamics.from_initial(eig_small, W0, start="expected")
+    with pytest.raises(TypeError):
+        theory.ClosedFormDynamics.from_random_init(eig_small, sigma, s0="svd")
+
+
+# ------------------------------------------------------------------ rise times
+
+
+def test_first_crossing_interpolates_and_reports_never():
+    t = np.array([0.0, 1.0, 2.0, 3.0])
+    y = np.array([[0.0, 5.0], [1.0, 5.0], [3.0, 5.0], [4.0, 5.0]])
+    np.testing.assert_allclose(theory.first_crossing(t, y, [2.0, 5.0]), [1.5, 0.0])
+    np.testing.assert_allclose(theory.first_crossing(t, y, [2.0, 5.0], interpolate=False), [2.0, 0.0])
+    assert np.isnan(theory.first_crossing(t, y[:, 0], 9.0))
+    assert theory.first_crossing(t, y[:, 0], 1.0) == 1.0
+    with pytest.raises(ValueError, match="len"):
+        theory.first_crossing(t, y[:-1], 1.0)
+
+
+def test_half_rise_times_recover_tau_and_reject_a_wrong_prediction(eig_small):
+    """At eq. 11's sigmoid the half-rise time is tau'_k = ln(lambda_k/u_k(0) - 1)/lambda_k."""
+    cf = theory.ClosedFormDynamics.aligned(eig_small, 1e-3)
+    t = np.linspace(0.0, 2 * cf.tau.max(), 4001)
+    half = theory.half_rise_times(t, cf.s2(t), cf.values)
+    exact = np.log(cf.values / 1e-6 - 1) / cf.values
+    np.testing.assert_allclose(half, exact, rtol=1e-3)
+    # a check of the kind chapters 3 and the intro make fails for a wrong prediction
+    wrong = theory.ClosedFormDynamics.aligned(eig_small, 1e-2)
+    rel = np.abs(theory.half_rise_times(t, wrong.s2(t), cf.values) / half - 1)
+    assert rel.max() > 0.05

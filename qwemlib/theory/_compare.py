@@ -1,0 +1,111 @@
+"""Comparing embeddings up to rotation (eq. 4, 13) and reading rise times off curves (private)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["subspace_overlap", "align_rotation", "requiv_distance", "first_crossing", "half_rise_times"]
+
+
+
+def _orth(A: np.ndarray, name: str) -> np.ndarray:
+    A = np.asarray(A, dtype=np.float64)
+    if A.ndim == 1:
+        A = A[:, None]
+    if A.ndim != 2:
+        raise ValueError(f"{name} must be 2-D (V, k); got shape {A.shape}")
+    U, s, _ = np.linalg.svd(A, full_matrices=False)
+    if s.size == 0 or s[0] == 0:
+        raise ValueError(f"{name} has rank 0: its column space is empty")
+    r = int(np.sum(s > s[0] * max(A.shape) * np.finfo(float).eps))
+    return U[:, :r]
+
+
+def subspace_overlap(A, B) -> float:
+    """Mean squared cosine of the principal angles between the column spaces of A and B.
+
+    ``||Q_A^T Q_B||_F^2 / min(rank A, rank B)``: 1 when one space contains the other,
+    0 when they are orthogonal; invariant under REquiv (eq. 4).
+
+    Used in: book/04_stepwise.md, book/06_qwem_vs_word2vec.md.
+    """
+    Qa, Qb = _orth(A, "A"), _orth(B, "B")
+    if Qa.shape[0] != Qb.shape[0]:
+        raise ValueError(f"A and B must have the same number of rows; got {Qa.shape[0]} and {Qb.shape[0]}")
+    c = np.linalg.svd(Qa.T @ Qb, compute_uv=False)
+    return float(np.clip(np.sum(c ** 2) / min(Qa.shape[1], Qb.shape[1]), 0.0, 1.0))
+
+
+def align_rotation(W, W_ref) -> np.ndarray:
+    """Orthogonal ``U`` (d x d) minimizing ``||W U - W_ref||_F`` (Procrustes over REquiv, eq. 4).
+
+    ``U = P Q^T`` from the SVD ``W^T W_ref = P Sigma Q^T``; ``W @ U`` is the member of
+    ``REquiv(W)`` closest to ``W_ref``.
+    """
+    W = np.asarray(W, dtype=np.float64)
+    W_ref = np.asarray(W_ref, dtype=np.float64)
+    if W.shape != W_ref.shape or W.ndim != 2:
+        raise ValueError(f"W and W_ref must have the same (V, d) shape; got {W.shape} and {W_ref.shape}")
+    P, _, Qt = np.linalg.svd(W.T @ W_ref)
+    return P @ Qt
+
+
+def requiv_distance(W, W_ref, *, relative: bool = False) -> float:
+    """``min_U ||W U - W_ref||_F`` over orthogonal ``U`` (the distance in eq. 13).
+
+    With ``relative=True``, divided by ``||W_ref||_F``.
+    """
+    U = align_rotation(W, W_ref)
+    dist = float(np.linalg.norm(np.asarray(W) @ U - W_ref))
+    return dist / float(np.linalg.norm(W_ref)) if relative else dist
+
+
+# --------------------------------------------------------------------------- rise times
+
+
+def first_crossing(t, y, level, *, interpolate: bool = True):
+    """First time a recorded curve ``y(t)`` reaches ``level``.
+
+    The one definition of the "half-rise" time used across the book (chapters 4, 5,
+    7 and the intro): ``y`` may carry trailing axes (one curve per column) and
+    ``level`` broadcasts against ``y[0]``.
+
+    Args:
+        t: ``(R,)`` record times (or grid values, e.g. the model sizes of a sweep).
+        y: ``(R, ...)`` the curves at those records.
+        level: the level to reach; scalar or shaped like ``y[0]``.
+        interpolate: linear interpolation between the two records around the first
+            crossing (default); ``False`` returns the first record at or above it.
+
+    Returns:
+        A float (or an array shaped like ``y[0]``); ``nan`` where ``y`` never reaches
+        ``level``; ``t[0]`` where it starts there.
+    """
+    t = np.asarray(t, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    if t.ndim != 1 or y.shape[:1] != t.shape:
+        raise ValueError(f"t must be 1-D and y must have len(t) = {t.shape[0] if t.ndim else 0} rows; "
+                         f"got t {t.shape}, y {y.shape}")
+    flat = y.reshape(len(t), -1)
+    lev = np.broadcast_to(np.asarray(level, dtype=np.float64), y.shape[1:]).reshape(-1)
+    out = np.full(flat.shape[1], np.nan)
+    for j in range(flat.shape[1]):
+        i = np.flatnonzero(flat[:, j] >= lev[j])
+        if i.size == 0:
+            continue
+        i = int(i[0])
+        if i == 0 or not interpolate:
+            out[j] = t[i]
+        else:
+            out[j] = np.interp(lev[j], [flat[i - 1, j], flat[i, j]], [t[i - 1], t[i]])
+    return float(out[0]) if y.ndim == 1 else out.reshape(y.shape[1:])
+
+
+def half_rise_times(t, s2, values, *, interpolate: bool = True) -> np.ndarray:
+    """First time each mode's ``s_k(t)^2`` reaches half its target ``lambda_k`` (eq. 13's step times).
+
+    ``s2`` is ``(R, d)`` (from SGD records, the flow, or :meth:`ClosedFormDynamics.s2`),
+    ``values`` the ``(d,)`` eigenvalues; see :func:`first_crossing`.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    return first_crossing(t, s2, values / 2, interpolate=interpolate)
