@@ -34,14 +34,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
-
-try:  # numba makes counting ~50x faster than a Python loop; it is a declared dependency.
-    from numba import njit
-except ImportError:  # pragma: no cover - exercised only without numba
-    def njit(*args, **kwargs):
-        def wrap(f):
-            return f
-        return wrap if not (args and callable(args[0])) else args[0]
+from numba import njit  # counting is ~50x faster than a Python loop
 
 __all__ = [
     "Cooccurrence",
@@ -60,6 +53,7 @@ __all__ = [
     "ppmi",
     "sgns_mean_G",
     "per_word_weight",
+    "relative_change",
 ]
 
 WEIGHTINGS = ("word2vec", "uniform")
@@ -130,7 +124,7 @@ class Cooccurrence:
         """Counts in units of the window weights ``w_j`` (float64)."""
         return self.counts * self.scale
 
-    def __add__(self, other: "Cooccurrence") -> "Cooccurrence":
+    def __add__(self, other: Cooccurrence) -> Cooccurrence:
         if (self.vocab_size, self.window, self.weighting) != (
             other.vocab_size, other.window, other.weighting
         ):
@@ -193,11 +187,8 @@ def count_cooccurrences(
     return Cooccurrence(out, unigram, int(ids.size), window, weighting, scale)
 
 
-def _pieces(corpus, n_parts: int):
-    return corpus.split(n_parts)
-
-
-def count_corpus(corpus, window: int = 16, weighting: str = "word2vec", n_workers: int | None = None) -> Cooccurrence:
+def count_corpus(corpus, window: int = 16, weighting: str = "word2vec",
+                 n_workers: int | None = None) -> Cooccurrence:
     """Count a :class:`~qwemlib.corpus.TokenizedCorpus` as a map over pieces plus a sum.
 
     The pieces are cut at article boundaries and counted on ``n_workers``
@@ -206,7 +197,7 @@ def count_corpus(corpus, window: int = 16, weighting: str = "word2vec", n_worker
     """
     n_workers = n_workers or min(2, os.cpu_count() or 1)
     V = len(corpus.vocab)
-    parts = _pieces(corpus, n_workers)
+    parts = corpus.split(n_workers)
     if len(parts) == 1:
         return count_cooccurrences(parts[0][0], parts[0][1], V, window, weighting)
     with ThreadPoolExecutor(n_workers) as ex:
@@ -217,7 +208,8 @@ def count_corpus(corpus, window: int = 16, weighting: str = "word2vec", n_worker
     return total
 
 
-def count_corpus_dask(corpus, client, window: int = 16, weighting: str = "word2vec", n_parts: int | None = None) -> Cooccurrence:
+def count_corpus_dask(corpus, client, window: int = 16, weighting: str = "word2vec",
+                      n_parts: int | None = None) -> Cooccurrence:
     """The same map-and-sum as :func:`count_corpus`, on a ``dask.distributed`` cluster.
 
     Each piece (ids, offsets) is scattered to a worker, counted there, and the
@@ -227,7 +219,7 @@ def count_corpus_dask(corpus, client, window: int = 16, weighting: str = "word2v
     V = len(corpus.vocab)
     futures = [
         client.submit(count_cooccurrences, ids, off, V, window, weighting, pure=False)
-        for ids, off in _pieces(corpus, n_parts)
+        for ids, off in corpus.split(n_parts)
     ]
     while len(futures) > 1:
         nxt = [client.submit(_add, a, b, pure=False) for a, b in zip(futures[::2], futures[1::2])]
@@ -388,3 +380,11 @@ def per_word_weight(psi: np.ndarray, P_i: np.ndarray) -> np.ndarray:
     """
     r = np.exp(np.mean(np.log(psi), axis=1))
     return r / r[np.argmax(P_i)]
+
+
+def relative_change(A: np.ndarray, B: np.ndarray) -> float:
+    """``||A - B||_F / ||B||_F``: how far a reweighted target ``A`` moved from ``B``.
+
+    Used in: book/08_appendix.md (which reweightings change ``M*``, Appendix A.3).
+    """
+    return float(np.linalg.norm(A - B) / np.linalg.norm(B))

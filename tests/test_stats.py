@@ -1,9 +1,20 @@
-"""Tests for qwemlib.stats: counts vs brute force, distributions, M*, PMI, Dask = local."""
+"""Tests for qwemlib.stats: counts vs brute force, distributions, M*, PMI, G, Dask = local."""
 
 import numpy as np
 import pytest
 
 from qwemlib import stats
+
+
+def _sym_P(rng, V):
+    P = rng.random((V, V))
+    P = P + P.T
+    return P / P.sum()
+
+
+def _P_i(rng, V, floor=0.05):
+    Pi = rng.random(V) + floor
+    return Pi / Pi.sum()
 
 
 def brute_force_counts(ids, offsets, V, L, weighting):
@@ -58,8 +69,8 @@ def test_M_equals_eq5_entry_by_entry(ci_stats):
 def test_symmetric_reweighting_cancels_in_M():
     rng = np.random.default_rng(2)
     V = 12
-    P = rng.random((V, V)); P = P + P.T; P /= P.sum()
-    Pi = rng.random(V) + 0.05; Pi /= Pi.sum()
+    P = _sym_P(rng, V)
+    Pi = _P_i(rng, V)
     base = stats.target_matrix(P, Pi)
     for psi in (stats.psi_setting1(P, Pi), stats.psi_subsample(Pi, 1e-2)):
         assert np.allclose(stats.target_matrix(P, Pi, psi, psi), base)
@@ -92,7 +103,8 @@ def test_threaded_and_dask_equal_local_exactly(ci_stats):
     local = stats.count_cooccurrences(corpus.ids, corpus.article_offsets, V, 16)
     threaded = stats.count_corpus(corpus, 16, n_workers=2)
     assert np.array_equal(local.counts, threaded.counts)
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cl, Client(cl) as client:
+    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
+    with cluster as cl, Client(cl) as client:
         dist = stats.count_corpus_dask(corpus, client, 16, n_parts=2)
     assert np.array_equal(local.counts, dist.counts)
     assert np.array_equal(local.unigram, dist.unigram) and local.n_tokens == dist.n_tokens
@@ -122,3 +134,40 @@ def test_word_absent_from_counts_is_an_error():
     P = np.eye(3) / 3
     with pytest.raises(ValueError, match="non-positive"):
         stats.target_matrix(P, np.array([0.5, 0.5, 0.0]))
+
+
+def test_sgns_mean_G_matches_definition():
+    rng = np.random.default_rng(0)
+    V = 6
+    P, Pi = _sym_P(rng, V), _P_i(rng, V, 0.1)
+    g = stats.sgns_mean_G(P, Pi, subsample=None, neg_power=1.0)
+    assert np.isclose(g, np.mean(P + np.outer(Pi, Pi)))
+    # with subsampling: acc_i acc_j (P_ij + (P_i Q_j + P_j Q_i) / 2), Q = P^(3/4) / Z
+    t = 1e-2
+    acc = np.minimum(1.0, t / Pi + np.sqrt(t / Pi))
+    Q = Pi**0.75 / np.sum(Pi**0.75)
+    G = np.outer(acc, acc) * (P + 0.5 * (np.outer(Pi, Q) + np.outer(Q, Pi)))
+    assert stats.sgns_mean_G(P, Pi, subsample=t) == pytest.approx(G.mean(), rel=1e-14)
+    assert not np.isclose(stats.sgns_mean_G(P, Pi, subsample=t), g)
+
+
+def test_subsampling_weight_is_eq15():
+    Pi = np.array([0.5, 1e-3, 1e-6])
+    psi = stats.psi_subsample(Pi, 1e-5)
+    acc = np.minimum(1.0, np.sqrt(1e-5 / Pi) + 1e-5 / Pi)
+    np.testing.assert_allclose(psi, np.outer(acc, acc), rtol=1e-15)
+    assert acc[-1] == 1.0 and acc[0] < 0.01
+
+
+def test_per_word_weight_and_relative_change():
+    rng = np.random.default_rng(3)
+    V = 30
+    Pi = _P_i(rng, V)
+    w = stats.per_word_weight(stats.psi_subsample(Pi, 1e-2), Pi)
+    assert w[np.argmax(Pi)] == 1.0
+    # subsampling is rank one, so the row geometric mean is Pacc(i) / Pacc(most frequent)
+    acc = np.minimum(1.0, 1e-2 / Pi + np.sqrt(1e-2 / Pi))
+    np.testing.assert_allclose(w, acc / acc[np.argmax(Pi)], rtol=1e-12)
+    A = rng.random((4, 4))
+    assert stats.relative_change(A, A) == 0.0
+    assert stats.relative_change(2 * A, A) == pytest.approx(1.0)
