@@ -158,3 +158,9 @@ def test_hub_preset_streams_with_datasets(monkeypatch, tmp_path):
     assert sum(kept[: c.n_articles - 1]) < p.max_tokens
     assert c.n_articles == len(kept) or sum(kept[: c.n_articles]) >= p.max_tokens
     assert len(c.vocab) == p.vocab
+
+
+def test_package_exports_its_public_names():
+    for name in corpus.__all__:
+        assert getattr(corpus, name) is not None
+    assert corpus.cache_root("wikipedia/20150523.en-ci").parent.name == "corpus"
