@@ -19,6 +19,10 @@ from ._base import CAPTION_NAME as CAPTION_NAME
 from ._base import add_caption as add_caption
 from ._base import mode_colors as mode_colors
 from ._base import use_book_renderer as use_book_renderer
+from ._dynamics import add_rank_axis as add_rank_axis
+from ._dynamics import alignment_figure as alignment_figure
+from ._dynamics import sigmoid_collapse as sigmoid_collapse
+from ._dynamics import stepwise_grid as stepwise_grid
 from ._figures import eigenvalue_spectrum as eigenvalue_spectrum
 from ._figures import heatmap as heatmap
 from ._figures import loss_curve as loss_curve
@@ -37,4 +41,8 @@ __all__ = [
     "heatmap",
     "parity_plot",
     "slider_figure",
+    "sigmoid_collapse",
+    "alignment_figure",
+    "add_rank_axis",
+    "stepwise_grid",
 ]
