@@ -62,7 +62,8 @@ def bench_qwemlib(corpus, co, loss, dim, steps, batch, path, negatives="unigram"
     from qwemlib import train as T
 
     steps = max(3, min(steps, int(steps * 50_000 / batch))) if path == "scatter" else steps
-    cfg = T.TrainConfig(loss=loss, dim=dim, window=co.window, steps=steps, lr=1e-6 if loss == "qwem" else 1e-2,
+    cfg = T.TrainConfig(loss=loss, dim=dim, window=co.window, steps=steps,
+                        lr=1e-6 if loss == "qwem" else 1e-2,
                         batch_pos=batch, batch_neg=batch, schedule="constant", init_scale=1e-2,
                         n_records=2, steps_per_call=steps, record_objective=False, grad_path=path,
                         negatives=negatives)
@@ -190,8 +191,8 @@ def main(argv=None):
             print(rows[-1])
 
     print()
-    print(f"| corpus | trainer | device | throughput | note |")
-    print(f"|---|---|---|---|---|")
+    print("| corpus | trainer | device | throughput | note |")
+    print("|---|---|---|---|---|")
     for r in rows:
         print("| " + " | ".join(r) + " |")
 

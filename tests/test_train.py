@@ -7,13 +7,13 @@ flow with scipy's ODE solver.
 
 from __future__ import annotations
 
-import os
-
-import numpy as np
-import pytest
+import sys
+from functools import partial
 
 import jax
 import jax.numpy as jnp
+import numpy as np
+import pytest
 
 from qwemlib import train as T
 
@@ -51,13 +51,21 @@ def M_star(P_ij, P_i):
     return (P_ij - PP) / (0.5 * (P_ij + PP))
 
 
-def test_window_weights_follow_conventions_and_stats():
-    w = T.window_weights(16)
+def test_window_weights_follow_conventions_and_the_sampler_uses_stats(tiny):
+    """The sampler's offset distribution is w_j / sum(w) with stats.window_weights (the one home)."""
+    from qwemlib import stats
+
+    w = stats.window_weights(16)
     assert np.allclose(w, (17 - np.arange(1, 17)) / 8.5)
     assert np.isclose(w.sum(), 16)  # total weight per side equals L
-    stats = pytest.importorskip("qwemlib.stats")
+    ids, off = tiny
+    P_i = np.bincount(ids, minlength=V) / len(ids)
     for wt in ("word2vec", "uniform"):
-        assert np.allclose(T.window_weights(5, wt), stats.window_weights(5, wt))
+        w5 = stats.window_weights(5, wt)
+        ref = (6 - np.arange(1, 6)) / 3.0 if wt == "word2vec" else np.ones(5)
+        assert np.allclose(w5, ref)
+        s = T.build_sampler(ids, off, P_i, T.TrainConfig(dim=3, window=5, weighting=wt))
+        np.testing.assert_allclose(np.asarray(s.offset_cdf), np.cumsum(ref) / ref.sum(), rtol=1e-6)
 
 
 def test_alias_table_is_exact():
@@ -84,7 +92,8 @@ def test_expected_sampled_gradient_equals_full_batch_gradient(tiny, weighting):
 
 @pytest.mark.parametrize("negatives", ["uniform", "exact"])
 @pytest.mark.parametrize("weighting", ["word2vec", "uniform"])
-def test_low_variance_samplers_expected_gradient_equals_full_batch_gradient(tiny, negatives, weighting):
+def test_low_variance_samplers_expected_gradient_equals_full_batch_gradient(tiny, negatives, weighting,
+                                                                           monkeypatch):
     """negatives='uniform' / 'exact': the exact expectation (enumerating the device sampler's
     own tables in float64) of the sampled gradient = (W W^T - M*) W, and the tables hold the
     weights the estimators need (V^2 P_i P_j per cell; K P_ij / (P_ij + P_i P_j) per
@@ -113,12 +122,14 @@ def test_low_variance_samplers_expected_gradient_equals_full_batch_gradient(tiny
     # a wrong weight is detected: the enumeration reads the sampler's table
     if negatives == "uniform":
         orig = T.uniform_negative_scale
-        try:
-            T.uniform_negative_scale = lambda P: orig(P) * np.where(np.arange(V) == 3, 1.01, 1.0)
-            bad = T.expected_gradient(W, ids, off, P_ij, P_i, cfg)
-        finally:
-            T.uniform_negative_scale = orig
+        # patch the name where build_sampler looks it up (its own module)
+        monkeypatch.setattr(sys.modules[T.build_sampler.__module__], "uniform_negative_scale",
+                            lambda P: orig(P) * np.where(np.arange(V) == 3, 1.01, 1.0))
+        bad = T.expected_gradient(W, ids, off, P_ij, P_i, cfg)
+        monkeypatch.undo()
         assert np.abs(bad - ref).max() > 1e-3 * np.abs(ref).max()
+        np.testing.assert_allclose(T.expected_gradient(W, ids, off, P_ij, P_i, cfg), ref, rtol=1e-10,
+                                   atol=1e-10)
 
 
 def test_sampler_pair_frequencies_and_monte_carlo_gradient(tiny):
@@ -139,11 +150,13 @@ def test_sampler_pair_frequencies_and_monte_carlo_gradient(tiny):
         neg = jnp.zeros((V, V)).at[ni, nj].add(1.0)
         return pos, neg, jnp.mean(pw), jax.grad(T.qwem_batch_loss)(W, b, psi)
 
-    pos = np.zeros((V, V)); neg = np.zeros((V, V)); mw = 0.0; g = np.zeros((V, 3))
+    pos, neg, mw, g = np.zeros((V, V)), np.zeros((V, V)), 0.0, np.zeros((V, 3))
     for r in range(reps):
         a, b, c, d = one(jax.random.PRNGKey(r))
-        pos += np.asarray(a, np.float64); neg += np.asarray(b, np.float64)
-        mw += float(c); g += np.asarray(d, np.float64)
+        pos += np.asarray(a, np.float64)
+        neg += np.asarray(b, np.float64)
+        mw += float(c)
+        g += np.asarray(d, np.float64)
     n = B * reps
     # E[c * valid] = 1; the weighted pair frequencies estimate P_ij.
     assert abs(mw / reps - 1) < 0.01
@@ -152,7 +165,8 @@ def test_sampler_pair_frequencies_and_monte_carlo_gradient(tiny):
     # 64 cells, 4e6 draws: TV of an exact sampler is ~ 0.5 * sum sqrt(p/n) < 0.003
     assert tv_pos < 0.006, tv_pos
     assert tv_neg < 0.005, tv_neg
-    ref = (np.asarray(W, np.float64) @ np.asarray(W, np.float64).T - M_star(P_ij, P_i)) @ np.asarray(W, np.float64)
+    Wn = np.asarray(W, np.float64)
+    ref = (Wn @ Wn.T - M_star(P_ij, P_i)) @ Wn
     err = np.linalg.norm(g / reps - ref) / np.linalg.norm(ref)
     assert err < 0.03, err
 
@@ -191,10 +205,12 @@ def test_low_variance_device_samplers_draw_and_average_right(tiny, negatives):
         g_s = T.batch_value_and_grad(W, b, psi, loss="qwem", path="scatter", negatives=negatives)[1]
         return cnt, werr, g_d, g_s, pi.shape[0], ni.shape[0]
 
-    cnt = np.zeros((V, V)); g_d = np.zeros((V, 3)); g_s = np.zeros((V, 3))
+    cnt, g_d, g_s = np.zeros((V, V)), np.zeros((V, 3)), np.zeros((V, 3))
     for r in range(reps):
         c, werr, a, b, n_pos, n_neg = one(jax.random.PRNGKey(r))
-        cnt += np.asarray(c, np.float64); g_d += np.asarray(a, np.float64); g_s += np.asarray(b, np.float64)
+        cnt += np.asarray(c, np.float64)
+        g_d += np.asarray(a, np.float64)
+        g_s += np.asarray(b, np.float64)
         assert float(werr) < 1e-5, float(werr)
     if negatives == "uniform":
         assert (n_pos, n_neg) == (B, B)
@@ -303,6 +319,48 @@ def test_time_of_step_sums_the_schedule():
             np.testing.assert_allclose(T.time_of_step(cfg, s), ref, rtol=1e-12, atol=1e-12)
     cfg = T.TrainConfig(steps=100, lr=0.1, schedule="step")
     assert T.lr_at_step(cfg, 74) == 0.1 and np.isclose(T.lr_at_step(cfg, 75), 0.01)
+
+
+def test_one_schedule_for_numpy_and_the_device_loop():
+    """learning_rate gives the same eta_k on jax (traced, as the device loop calls it) as on
+    numpy (lr_at_step), bit for bit in float64; the step schedule switches at 75 % to x0.1."""
+    assert (T.STEP_DECAY_AT, T.STEP_DECAY_FACTOR) == (0.75, 0.1)
+    assert T.step_decay_start(1001) == 750
+    for sched in ("constant", "step", "cosine"):
+        for steps in (0, 1, 7, 1001):
+            cfg = T.TrainConfig(steps=steps, lr=0.0123, schedule=sched)
+            k = np.arange(0, steps + 1)
+            with jax.enable_x64(True):
+                dev = jax.jit(jax.vmap(partial(T.learning_rate, sched, xp=jnp), in_axes=(0, None, None)))
+                on_dev = np.asarray(dev(jnp.asarray(k, jnp.int32), jnp.float64(cfg.lr), jnp.int32(steps)))
+            if sched == "cosine":  # XLA's cos and numpy's differ in the last bit (1 + cos ~ 0: atol)
+                np.testing.assert_allclose(on_dev, T.lr_at_step(cfg, k), rtol=1e-13, atol=1e-16 * cfg.lr)
+            else:
+                np.testing.assert_array_equal(on_dev, T.lr_at_step(cfg, k))
+    eta = T.lr_at_step(T.TrainConfig(steps=8, lr=1.0, schedule="step"), np.arange(8))
+    np.testing.assert_array_equal(eta, [1, 1, 1, 1, 1, 1, 0.1, 0.1])
+
+
+def test_recorded_objective_is_the_factorization_loss(tiny):
+    """TrainResult.objective is qwemlib.losses.factorization_loss(W, M*) (eq. 6, g = 1)."""
+    from qwemlib import losses
+
+    ids, off = tiny
+    P_ij, P_i = brute_force_P(ids, off, L)
+    cfg = T.TrainConfig(dim=3, window=L, steps=10, lr=2e-3, batch_pos=500, batch_neg=500,
+                        init_scale=0.1, dtype="float64", n_records=2)
+    res = T.train(ids, off, (P_ij, P_i), cfg, progress=False)
+    np.testing.assert_allclose(res.objective[-1], losses.factorization_loss(res.W, M_star(P_ij, P_i)),
+                               rtol=1e-12)
+
+
+def test_qwem_needs_every_word_to_occur(tiny):
+    """M* (eq. 5) and Setting 1's Psi need P_i > 0 (qwemlib.stats); an unseen word is an error."""
+    ids, off = tiny
+    P_ij, P_i = brute_force_P(ids, off, L)
+    P_i0, P_ij0 = np.append(P_i, 0.0), np.pad(P_ij, ((0, 1), (0, 1)))
+    with pytest.raises(ValueError, match="non-positive"):
+        T.train(ids, off, (P_ij0, P_i0), T.TrainConfig(dim=3, window=L, steps=2), progress=False)
 
 
 @pytest.mark.parametrize("negatives", ["unigram", "uniform", "exact"])
@@ -504,7 +562,7 @@ def test_bad_inputs_raise_valueerror(tiny):
         T.train(ids, np.array([0, 10]), P, T.TrainConfig(dim=3, window=L, steps=1), progress=False)
     with pytest.raises(ValueError, match="window"):
         class Co:  # a Cooccurrence-like object counted with another window
-            counts = P[0]; unigram = P[1]; window = 5; weighting = "word2vec"
+            counts, unigram, window, weighting = P[0], P[1], 5, "word2vec"
         T.train(ids, off, Co(), T.TrainConfig(dim=3, window=L, steps=1), progress=False)
 
 
