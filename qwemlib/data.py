@@ -94,12 +94,18 @@ _CI = "wikipedia/20150523.en-ci"
 _SAMPLE = "wikipedia/20150523.en-sample"
 _SHARD_SHA = {
     f"{_CI}/train-00000-of-00001.parquet": "d748b5b6d84ee525088d5d01c6cba3bd7f99e6e3efa3484e28319dbed01babba",
-    f"{_SAMPLE}/train-00000-of-00006.parquet": "ffa3d4f5a2f0a4631f6d010338cad9f3a4fbc181c9e5b9a5b6738bb3d8d61b7b",
-    f"{_SAMPLE}/train-00001-of-00006.parquet": "8d1fd8c6e1c1e36444b65a194e42372b23d4bfcb054df4efa870a867a9817871",
-    f"{_SAMPLE}/train-00002-of-00006.parquet": "4cc02613b7c85fd7192ae4f9d7b8c2c3afebc9050edb794b9db8d4aea18bc8d6",
-    f"{_SAMPLE}/train-00003-of-00006.parquet": "3fd71e9e4646f20098e8a7ada8bda1bb9e7fcc903fe4b59b5c3a98ac6ab98e46",
-    f"{_SAMPLE}/train-00004-of-00006.parquet": "fd8803081f15084e5b90b905ef063bb67f63bfc5edd70bff899c533f2ec0fe65",
-    f"{_SAMPLE}/train-00005-of-00006.parquet": "9e0a6d10be68f5f5652e0647b47fd0fd0334197611032721f15dcefd70c81d4b",
+    f"{_SAMPLE}/train-00000-of-00006.parquet":
+        "ffa3d4f5a2f0a4631f6d010338cad9f3a4fbc181c9e5b9a5b6738bb3d8d61b7b",
+    f"{_SAMPLE}/train-00001-of-00006.parquet":
+        "8d1fd8c6e1c1e36444b65a194e42372b23d4bfcb054df4efa870a867a9817871",
+    f"{_SAMPLE}/train-00002-of-00006.parquet":
+        "4cc02613b7c85fd7192ae4f9d7b8c2c3afebc9050edb794b9db8d4aea18bc8d6",
+    f"{_SAMPLE}/train-00003-of-00006.parquet":
+        "3fd71e9e4646f20098e8a7ada8bda1bb9e7fcc903fe4b59b5c3a98ac6ab98e46",
+    f"{_SAMPLE}/train-00004-of-00006.parquet":
+        "fd8803081f15084e5b90b905ef063bb67f63bfc5edd70bff899c533f2ec0fe65",
+    f"{_SAMPLE}/train-00005-of-00006.parquet":
+        "9e0a6d10be68f5f5652e0647b47fd0fd0334197611032721f15dcefd70c81d4b",
 }
 _SAMPLE_HOW = (
     "This 2015 Wikipedia sample is distributed with the project's shared data folder, "

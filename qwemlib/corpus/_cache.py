@@ -20,6 +20,7 @@ from .._io import atomic_savez, try_load_npz
 from ._sources import _source_files, count_words, encode_articles
 from ._tokenize import TOKENIZER_VERSION, CorpusError, TokenizedCorpus, Vocabulary, build_vocabulary
 
+
 def _source_key(source, max_shards) -> dict:
     kind, spec = _source_files(source, max_shards)
     if kind == "remote":
