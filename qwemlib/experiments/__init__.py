@@ -14,6 +14,37 @@ Used in: book/05_training.md, book/06_qwem_vs_word2vec.md, book/07_linear_struct
 # --- training against the theory (book/05): ._training
 
 # --- the closed-form trio, the gensim peer and feature summaries (book/06): ._closed_forms, ._peer, ._features
+from ._claims import LIVE_TOLERANCE as LIVE_TOLERANCE
+from ._claims import Claims as Claims
+from ._claims import judge_claims as judge_claims
+from ._closed_forms import ARPACK_MAX_V as ARPACK_MAX_V
+from ._closed_forms import TRIO as TRIO
+from ._closed_forms import closed_form_benchmark as closed_form_benchmark
+from ._closed_forms import closed_forms as closed_forms
+from ._closed_forms import eigen_method as eigen_method
+from ._closed_forms import save_closed_forms as save_closed_forms
+from ._comparison import MODEL_ORDER as MODEL_ORDER
+from ._comparison import PAPER_FIGURE_3B as PAPER_FIGURE_3B
+from ._comparison import QWEM_UNIFORM as QWEM_UNIFORM
+from ._comparison import ModelComparison as ModelComparison
+from ._comparison import Recheck as Recheck
+from ._comparison import assign_roles as assign_roles
+from ._comparison import benchmark_frame as benchmark_frame
+from ._comparison import model_comparison as model_comparison
+from ._comparison import paper_table as paper_table
+from ._comparison import recheck_closed_form as recheck_closed_form
+from ._comparison import side_by_side as side_by_side
+from ._features import FEATURE_TOPN as FEATURE_TOPN
+from ._features import FeatureSummary as FeatureSummary
+from ._features import component_table as component_table
+from ._features import feature_summary as feature_summary
+from ._features import shown_components as shown_components
+from ._features import subspace_ks as subspace_ks
+from ._features import subspace_table as subspace_table
+from ._peer import GENSIM_EPOCHS as GENSIM_EPOCHS
+from ._peer import GENSIM_EPOCHS_LARGE as GENSIM_EPOCHS_LARGE
+from ._peer import GENSIM_PARAMS as GENSIM_PARAMS
+from ._peer import gensim_embeddings as gensim_embeddings
 
 # --- linear structure (book/07): ._linear
 from ._linear import LINEAR_CONSTANTS as LINEAR_CONSTANTS
