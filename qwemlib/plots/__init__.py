@@ -19,7 +19,6 @@ from ._base import CAPTION_NAME as CAPTION_NAME
 from ._base import add_caption as add_caption
 from ._base import mode_colors as mode_colors
 from ._base import use_book_renderer as use_book_renderer
-from ._benchmarks import overlap_heatmaps as overlap_heatmaps
 from ._dynamics import add_rank_axis as add_rank_axis
 from ._dynamics import alignment_figure as alignment_figure
 from ._dynamics import sigmoid_collapse as sigmoid_collapse
@@ -42,7 +41,6 @@ __all__ = [
     "heatmap",
     "parity_plot",
     "slider_figure",
-    "overlap_heatmaps",
     "sigmoid_collapse",
     "alignment_figure",
     "add_rank_axis",
