@@ -77,6 +77,6 @@ from ._linear_sgd import LINEAR_SGD as LINEAR_SGD
 from ._linear_sgd import LinearSGD as LinearSGD
 from ._linear_sgd import linear_sgd as linear_sgd
 from ._linear_sgd import linear_sgd_note as linear_sgd_note
-from ._linear_sgd import no_sgd_text as no_sgd_text
 from ._linear_sgd import run_linear_sgd as run_linear_sgd
+from ._linear_sgd import sgd_source_text as sgd_source_text
 from ._linear_sgd import stored_linear_sgd as stored_linear_sgd

@@ -323,8 +323,6 @@ def _source_text(preset: Preset) -> str:
     _, meta = read_benchmark(preset)
     if meta is None:
         return f"source: stored results {stored_path(preset, FILENAME)} (no benchmark.json beside it)"
-    meta = dict(meta)
-    meta.setdefault("dirty", meta.get("library_modified_since_commit", False))
     lines = describe_source(meta, preset).splitlines()
     lines[0] = f"source: stored results data/results/{preset.name}/{FILENAME} (see the README.md beside it)"
     c = meta.get("corpus")

@@ -25,12 +25,12 @@ import numpy as np
 from .. import evaluate as ev
 from .._io import atomic_savez, atomic_write_text
 from ..config import Preset
-from ..results import StoredResultError, load_npz, provenance, results_dir
+from ..results import StoredResultError, is_modified, load_npz, results_dir, stored_meta
 from ._linear import LINEAR_CONSTANTS as _C
 from ._linear import LinearStructure
 
 __all__ = ["LINEAR_SGD", "linear_sgd", "linear_sgd_note", "run_linear_sgd", "LinearSGD", "stored_linear_sgd",
-           "no_sgd_text"]
+           "sgd_source_text"]
 
 #: book/07's SGD check (issue 6): QWEM by pair-sampling SGD at ci from the chapter's flow
 #: start (``W(0) ~ N(0, flow_sigma^2)``, seed ``flow_seed``; the same law, another draw: JAX's
@@ -111,7 +111,7 @@ def linear_sgd(st, eig, preset, *, steps=LINEAR_SGD["steps"], meta: dict | None 
 def linear_sgd_note(info: dict, meta: dict) -> str:
     """The README paragraph that describes ``linear_sgd.npz`` (``info`` from :func:`linear_sgd`)."""
     c, m = info, meta["machine"]
-    dirty = meta.get("library_modified_since_commit", meta.get("dirty"))
+    dirty = is_modified(meta)
     return (f"`linear_sgd.npz` (book/07, issue 6): QWEM SGD, negatives {c['negatives']}, init gaussian "
             f"(sigma {c['init_scale']:g}, seed {c['seed']}), {c['steps']} steps of {c['batch_pos']:,}+"
             f"{c['batch_neg']:,} pairs, lr {c['lr']:g} {c['schedule']}, {c['dtype']}, "
@@ -144,9 +144,7 @@ def run_linear_sgd(preset: Preset, command: str, out_dir: str | Path | None = No
     if preset.name != "ci":
         raise ValueError(f"linear-sgd runs at ci only (at {preset.name} QWEM SGD needs a GPU)")
     t_all = time.perf_counter()
-    p = provenance(command)
-    meta = {"command": command, "commit": p["commit"], "library_modified_since_commit": p["dirty"],
-            "date_utc": p["date_utc"], "machine": p["machine"]}
+    meta = stored_meta(command)
     st = corpus_statistics(preset)
     eig = top_eigenpairs(st.M, preset.dim)
     arrays, info = linear_sgd(st, eig, preset, steps=steps, meta=meta, log=log)
@@ -213,8 +211,10 @@ def stored_linear_sgd(preset: Preset, ls: LinearStructure) -> LinearSGD | None:
                      wall_s=float(G["wall_s"].item()))
 
 
-def no_sgd_text(preset: Preset, ls: LinearStructure) -> str:
-    """What the chapter prints where no SGD run is stored."""
+def sgd_source_text(preset: Preset, ls: LinearStructure, sgd: LinearSGD | None) -> str:
+    """Where the SGD check's numbers come from (:meth:`LinearSGD.describe`), or that there are none."""
+    if sgd is not None:
+        return sgd.describe(ls.tau, preset.name)
     return (f"SGD: none at the {preset.name} preset (no {FILENAME}): QWEM SGD at V = {ls.V:,}, d = {ls.D} "
             "needs a GPU, which the machine that made the stored results does not have; the flow is the "
             "only check here")
