@@ -109,6 +109,52 @@ def test_slider_figure_frames_and_steps():
         plots.slider_figure(frames, [1], caption=CAP)
 
 
+def test_slider_grid_buttons_switch_rows_and_frames_carry_data_only():
+    """The two-parameter slider (sigma x d in book/04): buttons pick the row, the slider the frame."""
+    xs = np.arange(3.0)
+    rows = [[[go.Scatter(y=xs * (10 * b + j))] for j in range(3)] for b in range(2)]
+    style = [dict(name="flow", line=dict(color="red"), x0=0.0, dx=0.5)]
+    fig = plots.slider_figure(rows, ["1e-07", "1e-05", "1e-03"], buttons=[2, 5], caption=CAP,
+                              label="σ = ", button_label="d = ", active=1, active_button=1,
+                              trace_style=style)
+    assert len(fig.frames) == 6 and fig.frames[-1].name == "1-1"   # the initial state plays last
+    np.testing.assert_array_equal(fig.data[0].y, xs * 11)
+    assert fig.data[0].name == "flow" and fig.data[0].dx == 0.5     # style on the shown traces...
+    assert fig.frames[0].data[0].name is None                         # ...not in the frames
+    slider = fig.layout.sliders[0]
+    assert slider.currentvalue.prefix == "d = 5,  σ = " and slider.active == 1
+    assert [list(s.args[0]) for s in slider.steps] == [["1-0"], ["1-1"], ["1-2"]]
+    menu = fig.layout.updatemenus[0]
+    assert [b.label for b in menu.buttons] == ["d = 2", "d = 5"] and menu.active == 1
+    restyle, relayout = menu.buttons[0].args
+    assert restyle == {"y": [[0.0, 1.0, 2.0]]}                      # row 0 at the active sigma
+    assert [list(s["args"][0]) for s in relayout["sliders"][0]["steps"]] == [["0-0"], ["0-1"], ["0-2"]]
+    with pytest.raises(ValueError, match="one row per button"):
+        plots.slider_figure(rows, [1, 2, 3], buttons=[2], caption=CAP)
+    with pytest.raises(ValueError, match="trace_style"):
+        plots.slider_figure(rows, [1, 2, 3], buttons=[2, 5], caption=CAP, trace_style=style * 2)
+
+
+def test_stepwise_grid_and_dynamics_figures():
+    t = np.linspace(0.0, 1.0, 5)
+    grid = {(dd, j): (np.full((5, dd), 1.234 + j), np.full((5, dd), 2.0)) for dd in (1, 3) for j in range(2)}
+    fig = plots.stepwise_grid(grid, [1e-6, 1e-3], [1, 3], x_max=5.0, y_max=9.0, caption=CAP, title="g")
+    assert len(fig.data) == 6 and len(fig.frames) == 4                # 2 * max(d) traces per frame
+    np.testing.assert_array_equal(fig.frames[0].data[0].y, [1.23] * 5)  # rounded to 2 decimals
+    assert len(fig.frames[0].data[1].y) == 0                          # d = 1: mode 2 is empty
+    assert fig.layout.yaxis.range == (0, 9.0) and fig.data[0].dx == 5.0 / 4
+    lam, tau = np.array([4.0, 2.0]), np.array([0.5, 0.6])
+    s2 = lam / (1 + np.exp(-lam * (t[:, None] - tau)))
+    fig = plots.sigmoid_collapse(t, s2, lam, tau, caption=CAP)
+    np.testing.assert_allclose(fig.data[1].y, 1 / (1 + np.exp(-np.asarray(fig.data[1].x))))
+    with pytest.raises(ValueError, match="shape"):
+        plots.sigmoid_collapse(t, s2, lam[:1], tau, caption=CAP)
+    fig = plots.alignment_figure(t, {1: np.ones(5), 2: np.zeros(5)}, s2 / lam, caption=CAP)
+    assert [tr.name for tr in fig.data] == ["overlap, top 1", "s_1² / λ_1", "overlap, top 2", "s_2² / λ_2"]
+    fig = plots.add_rank_axis(plots.loss_curve(t, np.ones(5), caption=CAP), t, [0, 1, 1, 2, 2], 2)
+    assert fig.data[-1].yaxis == "y2" and fig.layout.yaxis2.range == (0, 2.5)
+
+
 def test_book_renderer_emits_no_plotlyjs_and_no_cdn():
     old = pio.renderers.default
     try:

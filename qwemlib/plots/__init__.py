@@ -19,7 +19,6 @@ from ._base import CAPTION_NAME as CAPTION_NAME
 from ._base import add_caption as add_caption
 from ._base import mode_colors as mode_colors
 from ._base import use_book_renderer as use_book_renderer
-from ._benchmarks import overlap_heatmaps as overlap_heatmaps
 from ._dynamics import add_rank_axis as add_rank_axis
 from ._dynamics import alignment_figure as alignment_figure
 from ._dynamics import sigmoid_collapse as sigmoid_collapse
@@ -29,11 +28,6 @@ from ._figures import heatmap as heatmap
 from ._figures import loss_curve as loss_curve
 from ._figures import parity_plot as parity_plot
 from ._figures import singular_values_vs_time as singular_values_vs_time
-from ._linear import gram_spectra_figure as gram_spectra_figure
-from ._linear import mean_share_heatmap as mean_share_heatmap
-from ._linear import rise_time_figure as rise_time_figure
-from ._linear import snr_accuracy_figure as snr_accuracy_figure
-from ._linear import snr_figure as snr_figure
 from ._sliders import slider_figure as slider_figure
 
 __all__ = [
@@ -47,12 +41,6 @@ __all__ = [
     "heatmap",
     "parity_plot",
     "slider_figure",
-    "mean_share_heatmap",
-    "gram_spectra_figure",
-    "snr_figure",
-    "snr_accuracy_figure",
-    "rise_time_figure",
-    "overlap_heatmaps",
     "sigmoid_collapse",
     "alignment_figure",
     "add_rank_axis",
