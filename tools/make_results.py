@@ -91,10 +91,17 @@ RUNS = {
     "sgns-w2v": ("sgns", "word2vec"),
 }
 N_PC_WORDS = 500          # words kept in the Figure 1 scatter
-GENSIM_EPOCHS = 10             # at ci
-GENSIM_EPOCHS_LARGE = 3        # at local/full on a CPU: ~8 min per epoch of 65 M tokens on 2 cores
+# book/06's experiments (the closed-form trio, the gensim peer with GENSIM_EPOCHS at ci and
+# GENSIM_EPOCHS_LARGE elsewhere, the feature summaries) are in qwemlib/experiments/.
+from qwemlib.experiments import (  # noqa: E402  (after the sys.path line)
+    GENSIM_EPOCHS,
+    GENSIM_EPOCHS_LARGE,
+    closed_forms,
+    feature_summary,
+    gensim_embeddings,
+)
+
 MAX_STORED_CELLS = 1_000_000   # store (V, d) embeddings only when V * d is at most this (ci: 100,000; local: 2,000,000)
-FEATURE_TOPN = 6               # words per principal component in features.npz (book/06 shows 6)
 # book/07_linear_structure.md's constants; the chapter reads them back from linear_structure.npz
 LS = dict(n_min=5, n_null=12, n_base=60, rng_seed=0, feature_words=8, n_d_grid=18,
           flow_sigma=1e-4, flow_seed=0, flow_times=26, flow_rtol=1e-2)
@@ -189,92 +196,6 @@ def train_runs(st, eig, preset, *, steps, batch, lr, log=print) -> dict:
             s0=dyn.s0, pc=pc.astype(np.float16))
         log(f"   {res.wall_time:.0f} s ({res.grad_path} path, {res.pairs_per_second:,.0f} pairs/s); "
             f"final overlap top-{ks[-1]} {ovl[-1][-1]:.3f}, analogies {acc[-1]:.3f}")
-    return out
-
-
-def gensim_embeddings(st, preset, epochs=GENSIM_EPOCHS, log=print, scratch: Path | None = None):
-    """gensim Word2Vec (skip-gram, negative 5, sample 1e-5) on the same tokens, our word order.
-
-    With ``scratch`` (a folder outside the repository), the vectors and the wall time are
-    kept there under a key of corpus, V, d, window and epochs, and reused by a later run
-    with the same key (for reruns of the later steps; the README says when that happened).
-    """
-    from qwemlib import evaluate
-
-    words = list(st.words)
-    key = (f"gensim-{preset.corpus.replace('/', '_')}-V{len(words)}-d{preset.dim}-L{preset.window}"
-           f"-ep{epochs}-tok{st.corpus.n_tokens}")
-    cached = scratch / f"{key}.npz" if scratch is not None else None
-    if cached is not None and cached.exists():
-        z = np.load(cached)
-        if [str(w) for w in z["words"]] == words:
-            log(f"gensim Word2Vec, {epochs} epochs: reused {cached} (trained in {float(z['seconds']):.0f} s)")
-            return evaluate.Embeddings(words, z["vectors"]), float(z["seconds"]), str(cached)
-    from gensim.models import Word2Vec
-
-    sents = [[words[t] for t in a] for a in st.corpus.articles()]
-    sents = [s[i:i + 10_000] for s in sents for i in range(0, len(s), 10_000)]
-    t = time.perf_counter()
-    m = Word2Vec(sents, vector_size=preset.dim, window=preset.window, sg=1, negative=5, sample=1e-5,
-                 min_count=1, workers=2, epochs=epochs, seed=0)
-    dt = time.perf_counter() - t
-    log(f"gensim Word2Vec, {epochs} epochs: {dt:.0f} s")
-    missing = [w for w in words if w not in m.wv.key_to_index]
-    if missing:
-        raise ValueError(f"gensim's vocabulary lacks {len(missing)} of our words (e.g. {missing[:3]})")
-    vecs = m.wv[words].astype(np.float32)
-    if cached is not None:
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        np.savez(cached, words=np.array(words), vectors=vecs, seconds=np.float64(dt))
-    return evaluate.Embeddings(words, vecs), dt, None
-
-
-def closed_forms(st, preset, log=print):
-    from qwemlib import evaluate, stats, theory
-
-    out, secs = {}, {}
-    for name, M in (("svd(M*)", st.M), ("svd(PPMI)", stats.ppmi(st.P_ij, st.P_i)),
-                    ("svd(PMI)", stats.pmi(st.P_ij, st.P_i))):
-        t = time.perf_counter()
-        eig = theory.top_eigenpairs(M, preset.dim, method="arpack" if preset.vocab <= 4000 else "auto")
-        out[name] = (evaluate.Embeddings(st.words, theory.closed_form_embeddings(M, preset.dim, eig=eig)), eig)
-        secs[name] = time.perf_counter() - t
-        log(f"{name}: {secs[name]:.1f} s ({eig.method})")
-        del M
-    return out, secs
-
-
-def feature_summary(embs: dict, d: int, *, topn: int = FEATURE_TOPN, log=print) -> dict:
-    """What book/06 derives from stored embeddings (Figures 3a and 5), for every model and pair.
-
-    ``words/<m>``, ``sign/<m>``, ``cosines/<m>``, ``singular_values/<m>``: the ``topn`` words
-    closest to each of the ``d`` principal components of model ``m``
-    (``evaluate.top_words_per_component``); ``overlap/<a> | <b>``: the ``(d, d)`` squared
-    overlaps of the left singular vectors, ``O[k, k'] = (u_k^a . u_k'^b)^2``
-    (``evaluate.component_overlap``), for each pair in the order of ``models``;
-    ``subspace/<a> | <b>``: ``theory.subspace_overlap`` of the top-k spans, ``k`` in
-    ``subspace_k``.
-    """
-    from qwemlib import evaluate, theory
-
-    models = list(embs)
-    ks = np.array(sorted({5, 10, d} & set(range(1, d + 1))))
-    U = {m: np.linalg.svd(np.asarray(embs[m].vectors, np.float64), full_matrices=False)[0][:, :d]
-         for m in models}
-    out = {"models": np.array(models), "subspace_k": ks, "d": np.int64(d)}
-    for m in models:
-        tw = evaluate.top_words_per_component(embs[m], k=d, topn=topn)
-        out[f"words/{m}"] = np.array([c.words for c in tw])
-        out[f"sign/{m}"] = np.array([c.sign for c in tw], np.int8)
-        out[f"cosines/{m}"] = np.array([c.cosines for c in tw], np.float32)
-        out[f"singular_values/{m}"] = np.array([c.singular_value for c in tw])
-    for i, a in enumerate(models):
-        for b in models[i + 1:]:
-            out[f"overlap/{a} | {b}"] = ((U[a].T @ U[b]) ** 2).astype(np.float32)
-            out[f"subspace/{a} | {b}"] = np.array(
-                [theory.subspace_overlap(U[a][:, :k], U[b][:, :k]) for k in ks])
-            log(f"overlap {a} | {b}: top-{ks[1] if len(ks) > 1 else ks[0]} "
-                f"{out[f'subspace/{a} | {b}'][min(1, len(ks) - 1)]:.3f}, top-{d} {out[f'subspace/{a} | {b}'][-1]:.3f}")
     return out
 
 
