@@ -27,14 +27,37 @@ from . import _io
 from .config import Preset
 from .data import PROJECT_ROOT
 
-__all__ = ["ROOT", "StoredResultError", "results_dir", "stored_path", "load_npz", "save_npz",
-           "read_benchmark", "provenance", "git_commit", "git_dirty", "machine", "describe_source"]
+__all__ = ["ROOT", "SCHEMA", "TRAIN_RUNS", "TRAIN_RUN_FIELDS", "StoredResultError", "results_dir",
+           "stored_path", "required_keys", "load_npz", "save_npz", "read_benchmark", "save_benchmark",
+           "write_text", "provenance", "stored_meta", "is_modified", "DIRTY_KEY", "CODE_PATHS",
+           "git_commit", "git_dirty", "machine",
+           "describe_source"]
 
 #: ``data/results/`` of this checkout.
 ROOT = PROJECT_ROOT / "data" / "results"
 
 #: What ``tools/make_results.py`` and the book consider the code behind a stored result.
 CODE_PATHS = ("qwemlib", "tools/make_results.py")
+
+
+#: The runs of ``train.npz`` (book/05; written by :func:`qwemlib.experiments.train_against_theory`).
+TRAIN_RUNS = ("qwem-small", "qwem-w2v", "sgns-small", "sgns-w2v")
+#: What ``train.npz`` holds for each run, as ``<run>/<field>``.
+TRAIN_RUN_FIELDS = ("steps", "times", "loss", "objective", "singular_values", "analogy_accuracy",
+                    "overlap", "overlap_k", "theory_t", "theory_s2", "theory_loss", "tau", "s0", "pc", "lr")
+
+#: The keys each stored file must hold; :func:`load_npz` checks them when given no
+#: ``required``. The owners of the other stored files (``embeddings.npz``,
+#: ``features.npz``, ``linear_structure.npz``, ``linear_sgd.npz``) add their entries here.
+SCHEMA: dict[str, tuple[str, ...]] = {
+    "train.npz": ("eigenvalues", "g_sgns", "pc_words",
+                  *(f"{r}/{f}" for r in TRAIN_RUNS for f in TRAIN_RUN_FIELDS)),
+    "benchmark.json": ("rows", "meta"),
+}
+
+#: The name under which stored metadata (``benchmark.json``'s ``meta``, ``linear_sgd.npz``'s
+#: ``provenance``) records :func:`git_dirty`; book/07 reads it.
+DIRTY_KEY = "library_modified_since_commit"
 
 
 class StoredResultError(FileNotFoundError):
@@ -50,24 +73,39 @@ def results_dir(preset: Preset | str) -> Path:
     return ROOT / _name(preset)
 
 
-def stored_path(preset: Preset | str, filename: str) -> Path:
-    """``data/results/<preset>/<filename>`` (it may not exist)."""
-    return results_dir(preset) / filename
+def stored_path(preset: Preset | str, filename: str, folder: str | os.PathLike | None = None) -> Path:
+    """``data/results/<preset>/<filename>``, or ``<folder>/<filename>`` (it may not exist)."""
+    return (Path(folder) if folder is not None else results_dir(preset)) / filename
 
 
 def _remake(preset) -> str:
     return f"run `python tools/make_results.py --scale {_name(preset)}`"
 
 
-def load_npz(preset: Preset | str, filename: str, required: Sequence[str] = (), *,
-             missing_ok: bool = False) -> dict[str, np.ndarray] | None:
+def required_keys(filename: str) -> tuple[str, ...]:
+    """The keys :data:`SCHEMA` declares for ``filename`` (none for an undeclared file)."""
+    return SCHEMA.get(filename, ())
+
+
+def load_npz(preset: Preset | str, filename: str, required: Sequence[str] | None = None, *,
+             missing_ok: bool = False, folder: str | os.PathLike | None = None
+             ) -> dict[str, np.ndarray] | None:
     """All arrays of a stored ``.npz`` file, checked to hold ``required``.
 
-    Returns ``None`` when the file does not exist and ``missing_ok``; otherwise a
-    missing file, a damaged one or one without a required key raises
-    :class:`StoredResultError` naming the file and the command that remakes it.
+    Args:
+        preset: the preset whose ``data/results/<preset>/`` holds the file.
+        filename: e.g. ``"train.npz"``.
+        required: keys the file must hold; ``None`` (default) means :data:`SCHEMA`'s.
+        missing_ok: return ``None`` when the file does not exist.
+        folder: read ``<folder>/<filename>`` instead (``make_results.py --out``).
+
+    Raises:
+        StoredResultError: a missing file (unless ``missing_ok``), a damaged one or one
+            without a required key; the message names the file and the command that
+            remakes it.
     """
-    path = stored_path(preset, filename)
+    required = required_keys(filename) if required is None else required
+    path = stored_path(preset, filename, folder)
     if not path.exists():
         if missing_ok:
             return None
@@ -85,17 +123,39 @@ def load_npz(preset: Preset | str, filename: str, required: Sequence[str] = (), 
     return out
 
 
-def save_npz(path: str | os.PathLike, **arrays) -> None:
-    """Write a stored ``.npz`` atomically (:func:`qwemlib._io.atomic_savez`)."""
-    _io.atomic_savez(path, **arrays)
+def save_npz(path: str | os.PathLike, *, compressed: bool = True, **arrays) -> None:
+    """Write a stored ``.npz`` atomically (:func:`qwemlib._io.atomic_savez`), compressed by default
+    (as every file under ``data/results/`` is)."""
+    _io.atomic_savez(path, compressed=compressed, **arrays)
 
 
-def read_benchmark(preset: Preset | str) -> tuple[list[dict], dict] | tuple[None, None]:
-    """``(rows, meta)`` of ``benchmark.json``, or ``(None, None)`` when it is not stored."""
-    path = stored_path(preset, "benchmark.json")
+def write_text(path: str | os.PathLike, text: str) -> None:
+    """Write a stored text file (a README) atomically."""
+    _io.atomic_write_text(path, text)
+
+
+def save_benchmark(path: str | os.PathLike, rows: list[dict], meta: dict) -> None:
+    """Write ``benchmark.json`` (``{"rows": ..., "meta": ...}``, indent 1) atomically."""
+    _io.atomic_write_text(path, json.dumps({"rows": rows, "meta": meta}, indent=1, default=str))
+
+
+def read_benchmark(preset: Preset | str, *, folder: str | os.PathLike | None = None
+                   ) -> tuple[list[dict], dict] | tuple[None, None]:
+    """``(rows, meta)`` of ``benchmark.json``, or ``(None, None)`` when it is not stored.
+
+    Raises:
+        StoredResultError: the file is not JSON or lacks ``rows`` or ``meta``.
+    """
+    path = stored_path(preset, "benchmark.json", folder)
     if not path.exists():
         return None, None
-    b = json.loads(path.read_text())
+    try:
+        b = json.loads(path.read_text())
+    except ValueError as exc:
+        raise StoredResultError(f"{path} is damaged ({exc}): {_remake(preset)}") from exc
+    lacking = [k for k in required_keys("benchmark.json") if k not in b]
+    if lacking:
+        raise StoredResultError(f"{path} lacks {lacking}: {_remake(preset)}")
     return b["rows"], b["meta"]
 
 
@@ -141,12 +201,25 @@ def provenance(command: str | None = None) -> dict:
     return out
 
 
+def stored_meta(command: str) -> dict:
+    """:func:`provenance` in the layout stored files use: ``command``, ``commit``,
+    :data:`DIRTY_KEY`, ``date_utc``, ``machine`` (in that order, as ``benchmark.json``'s ``meta``)."""
+    p = provenance()
+    return {"command": command, "commit": p["commit"], DIRTY_KEY: p["dirty"],
+            "date_utc": p["date_utc"], "machine": p["machine"]}
+
+
+def is_modified(meta: dict) -> bool:
+    """Whether a provenance record says the code had uncommitted changes (either layout)."""
+    return bool(meta.get("dirty", meta.get(DIRTY_KEY, False)))
+
+
 def describe_source(meta: dict, preset: Preset | str) -> str:
     """The lines a chapter prints to say where its stored numbers come from."""
     m = meta.get("machine", {})
     lines = [f"source: stored results in data/results/{_name(preset)}/ (see its README.md)",
              f"  command: {meta.get('command', '?')}",
-             f"  commit: {meta.get('commit', '?')}" + (" (modified)" if meta.get("dirty") else ""),
+             f"  commit: {meta.get('commit', '?')}" + (" (modified)" if is_modified(meta) else ""),
              f"  date: {meta.get('date_utc', '?')}"]
     if m:
         lines.append(f"  machine: {m.get('processor', '?')}, {m.get('cpu_count', '?')} cores, "

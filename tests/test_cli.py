@@ -1,7 +1,9 @@
-"""Tests for the qwem command line."""
+"""Tests for the qwem command line (argument parsing over qwemlib.experiments)."""
 
+import builtins
 import json
 
+import numpy as np
 import pytest
 
 from qwemlib import cli, evaluate
@@ -34,6 +36,14 @@ def test_solve_rejects_V_beyond_vocabulary(tmp_path, capsys):
     assert "larger than the corpus's 6 distinct words" in capsys.readouterr().err
 
 
+def test_preset_overrides_reach_the_preset():
+    args = cli.build_parser().parse_args(["train", "--scale", "ci", "--vocab", "300", "--dim", "4",
+                                          "--window", "3", "--max-tokens", "1000"])
+    p = cli._preset_from_args(args)
+    assert (p.name, p.vocab, p.dim, p.window, p.max_tokens) == ("ci", 300, 4, 3, 1000)
+    assert cli.build_parser().parse_args(["solve"]).protocol is None   # both, decided at run time
+
+
 def test_data_lists_registry(capsys):
     assert cli.main(["data", "--no-verify"]) == 0
     assert "google-analogies" in capsys.readouterr().out
@@ -43,14 +53,36 @@ def test_train_writes_records_and_figure(tmp_path, capsys):
     rc = cli.main(["train", "--scale", "ci", "--vocab", "300", "--dim", "4", "--steps", "12",
                    "--batch", "2000", "--out", str(tmp_path)])
     assert rc == 0
-    import numpy as np
-
     for loss in ("qwem", "sgns"):
         z = np.load(tmp_path / f"train-{loss}.npz")
         assert z["singular_values"].shape[1] == 4 and np.all(np.isfinite(z["singular_values"]))
         assert z["times"][-1] > 0 and z["theory_s"].shape == (400, 4)
+        assert z["W"].shape == (300, 4) and z["eigenvalues"].shape == (4,)
     assert (tmp_path / "singular_values.html").stat().st_size > 10_000
-    assert "overlap" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "overlap" in out and "figure:" in out
+
+
+def test_train_without_plotly_writes_records_and_says_why(tmp_path, capsys, monkeypatch):
+    """plotly is in the `book` extra, not a dependency: `qwem train` must work without it."""
+    import sys
+
+    real_import = builtins.__import__
+
+    def no_plotly(name, globals=None, locals=None, fromlist=(), level=0):
+        if name.startswith("plotly") or (level and name == "" and "plots" in (fromlist or ())):
+            raise ModuleNotFoundError("No module named 'plotly'", name="plotly")
+        return real_import(name, globals, locals, fromlist, level)
+
+    for mod in [m for m in sys.modules if m == "qwemlib.plots" or m.startswith("qwemlib.plots.")]:
+        monkeypatch.delitem(sys.modules, mod)
+    monkeypatch.delattr("qwemlib.plots", raising=False)
+    monkeypatch.setattr(builtins, "__import__", no_plotly)
+    rc = cli.main(["train", "--scale", "ci", "--vocab", "300", "--dim", "4", "--steps", "6",
+                   "--batch", "2000", "--loss", "qwem", "--out", str(tmp_path)])
+    assert rc == 0
+    assert (tmp_path / "train-qwem.npz").exists() and not (tmp_path / "singular_values.html").exists()
+    assert "figure not written: plotly is not installed" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("negatives", ["uniform", "exact"])
@@ -61,7 +93,10 @@ def test_train_negatives_flag_reaches_the_trainer(tmp_path, capsys, negatives):
     assert rc == 0
     out = capsys.readouterr().out
     assert f"negatives={negatives}" in out
-    import numpy as np
-
     z = np.load(tmp_path / "train-qwem.npz")
     assert np.all(np.isfinite(z["singular_values"])) and z["times"][-1] > 0
+
+
+def test_train_rejects_d_not_below_V(capsys):
+    assert cli.main(["train", "--scale", "ci", "--vocab", "50", "--dim", "50"]) == 2
+    assert "must be smaller than V=50" in capsys.readouterr().err

@@ -12,6 +12,32 @@ Used in: book/05_training.md, book/06_qwem_vs_word2vec.md, book/07_linear_struct
 # public name).
 
 # --- training against the theory (book/05): ._training
+from ._sampling import estimator_errors as estimator_errors
+from ._sampling import gradient_errors as gradient_errors
+from ._sampling import loglog_slope as loglog_slope
+from ._training import LIVE_STEPS as LIVE_STEPS
+from ._training import N_PC_WORDS as N_PC_WORDS
+from ._training import RUN_LABELS as RUN_LABELS
+from ._training import RUNS as RUNS
+from ._training import SGD as SGD
+from ._training import SMALL_INIT as SMALL_INIT
+from ._training import TrainingRecords as TrainingRecords
+from ._training import config_rows as config_rows
+from ._training import load_or_train as load_or_train
+from ._training import load_stored_runs as load_stored_runs
+from ._training import record_steps as record_steps
+from ._training import replay_first_steps as replay_first_steps
+from ._training import run_configs as run_configs
+from ._training import train_against_theory as train_against_theory
+from ._training import train_and_compare as train_and_compare
+from ._training import train_arrays as train_arrays
+from ._training import train_live as train_live
+from ._training_checks import OV_BOUND as OV_BOUND
+from ._training_checks import check_training as check_training
+from ._training_checks import excess_losses as excess_losses
+from ._training_checks import half_rise_rows as half_rise_rows
+from ._training_checks import moments as moments
+from ._training_checks import rank_d_floor as rank_d_floor
 
 # --- the closed-form trio, the gensim peer and feature summaries (book/06): ._closed_forms, ._peer, ._features
 from ._claims import LIVE_TOLERANCE as LIVE_TOLERANCE

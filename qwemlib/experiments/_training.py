@@ -1,0 +1,323 @@
+"""Training against the theory: SGD runs of QWEM and word2vec on the closed form's time axis.
+
+The one training pipeline of the project: :func:`train_against_theory` trains the runs
+of :data:`RUNS` with :mod:`qwemlib.train` and records, at every record step, what
+book/05 shows (singular values, losses, analogy accuracy, subspace overlaps, the
+closed-form curves of eq. 11 from the run's own ``W(0)``, principal-component
+coordinates for Figure 1). ``tools/make_results.py`` stores it as ``train.npz``
+(:func:`train_arrays`), ``qwem train`` writes it per loss, and :func:`load_or_train`
+gives the chapter the stored runs or, when none are stored, short live ones, saying
+which it did.
+
+Used in: book/05_training.md, tools/make_results.py, qwemlib/cli.py (``qwem train``:
+:func:`train_and_compare`).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .. import evaluate, results, stats, theory
+from .. import train as T
+
+__all__ = ["SGD", "SMALL_INIT", "RUNS", "RUN_LABELS", "N_PC_WORDS", "LIVE_STEPS", "record_steps",
+           "train_against_theory", "train_arrays", "run_configs", "TrainingRecords", "load_stored_runs",
+           "train_live", "load_or_train", "replay_first_steps", "config_rows", "train_and_compare"]
+
+#: The SGD configuration of the stored runs at ci: that of bench/bench_train.py CI_CURVE_CONFIG
+#: and tests/test_train.py's slow d = 50 test (B = 250k + 250k, lr/B = 1e-9 for QWEM, the stable
+#: limit being ~2e-9 because the Setting-1 weights reach ~1.4e8; the paper's x0.1 at 75 % of the
+#: steps, A.2), with 600 instead of 800 steps so that the four runs fit in ~15 minutes on a shared
+#: 2-core CPU.
+SGD = dict(lr=2.5e-4, batch=250_000, steps=600, schedule="step")
+#: The small initialization ``N(0, SMALL_INIT^2)`` (CI_CURVE_CONFIG uses 0.05): sharp steps.
+SMALL_INIT = 1e-3
+#: key -> (loss, init); the keys are :data:`qwemlib.results.TRAIN_RUNS`.
+RUNS = {
+    "qwem-small": ("qwem", "gaussian"),
+    "qwem-w2v": ("qwem", "word2vec"),
+    "sgns-small": ("sgns", "gaussian"),
+    "sgns-w2v": ("sgns", "word2vec"),
+}
+#: How book/05 names the runs.
+RUN_LABELS = {"qwem-small": "QWEM, small init", "qwem-w2v": "QWEM, word2vec init",
+              "sgns-small": "word2vec (SGNS), small init", "sgns-w2v": "word2vec (SGNS), word2vec init"}
+#: Words kept in the Figure 1 scatter (the most frequent).
+N_PC_WORDS = 500
+#: Steps of the live fallback when no runs are stored.
+LIVE_STEPS = 30
+
+
+def record_steps(steps: int) -> tuple[int, ...]:
+    """Log-spaced records for the early steps plus a linear grid, so both the first mode's
+    rise and the whole run are resolved."""
+    r = set(np.round(np.geomspace(1, steps, 16)).astype(int).tolist())
+    r |= set(np.round(np.linspace(0, steps, 21)).astype(int).tolist())
+    return tuple(sorted(r))
+
+
+def train_against_theory(st, eig, preset, *, runs: dict = RUNS, steps: int = SGD["steps"],
+                         batch: int = SGD["batch"], lr: float = SGD["lr"], schedule: str = SGD["schedule"],
+                         init_scale: float = SMALL_INIT, dtype: str = "float32", seed: int = 0,
+                         negatives: str = "unigram", n_theory: int = 300, log=print) -> dict:
+    """SGD runs of QWEM and SGNS, each with the closed form started from its own ``W(0)``.
+
+    One step of size ``eta`` moves QWEM by ``t = 2 eta`` (eq. 12, ``g = 1``); SGNS gets
+    ``eta_sgns = 2 eta / mean G`` (:func:`qwemlib.stats.sgns_mean_G`), so both move by the
+    same nominal theory time per step.
+
+    Args:
+        st: corpus statistics (:func:`qwemlib.pipeline.corpus_statistics`).
+        eig: M*'s top-d :class:`~qwemlib.theory.Eigenpairs`.
+        preset: the :class:`~qwemlib.config.Preset` (``dim``, ``window``).
+        runs: key -> ``(loss, init)``, default :data:`RUNS`.
+        steps, batch, lr, schedule: SGD (``batch`` positive and as many negative pairs).
+        init_scale, dtype, seed: the trainer's initialization, float type and seed.
+        negatives: QWEM's estimator (:attr:`~qwemlib.train.TrainConfig.negatives`);
+            SGNS always samples word2vec's negatives.
+        n_theory: points of the closed-form curves.
+        log: a print-like function.
+
+    Returns:
+        ``{"g_sgns": float, "runs": {key: {...}}}``; per run ``res`` (the
+        :class:`~qwemlib.train.TrainResult`), ``cfg``, ``times`` (theory time of each
+        record), ``acc`` (Google analogies, 3CosAdd), ``overlap`` (records x ``ks``),
+        ``ks``, ``theory_t``, ``theory_s2``, ``theory_loss``, ``tau``, ``s0`` and ``pc``
+        (float16 coordinates of the :data:`N_PC_WORDS` most frequent words on the final
+        model's top-3 principal directions at every record).
+    """
+    sections = evaluate.read_analogies("google-analogies")
+    words = list(st.words)
+    g_sgns = stats.sgns_mean_G(st.P_ij, st.P_i)
+    ks = sorted({1, 3, 10, preset.dim} & set(range(1, preset.dim + 1)))
+    out = {"g_sgns": g_sgns, "runs": {}}
+    for key, (loss, init) in runs.items():
+        # same theory time per step for both losses: eta_sgns = 2 eta / mean G
+        lr_run = lr if loss == "qwem" else 2 * lr / g_sgns
+        cfg = T.TrainConfig(loss=loss, dim=preset.dim, steps=steps, lr=lr_run, batch_pos=batch,
+                            batch_neg=batch, schedule=schedule, init=init, init_scale=init_scale,
+                            dtype=dtype, seed=seed, window=preset.window,
+                            negatives=negatives if loss == "qwem" else "unigram",
+                            record_steps=record_steps(steps), steps_per_call=100,
+                            record_objective=(loss == "qwem"))
+        Ws, acc, ovl = [], [], []
+
+        def ev(W, Ws=Ws, acc=acc, ovl=ovl):
+            Ws.append(np.asarray(W, np.float32).copy())
+            ovl.append([theory.subspace_overlap(W, eig.vectors[:, :k]) for k in ks])
+            e = evaluate.Embeddings(words, np.asarray(W, np.float32))
+            r = evaluate.evaluate_analogies(e, sections, protocol="original", dtype=np.float32)
+            acc.append(r.accuracy)
+            return r.accuracy
+
+        log(f"[{key}] {loss}, init {init}, {steps} steps of {batch:,}+{batch:,} pairs, lr {lr_run:.4g}"
+            + (f", negatives={cfg.negatives}" if loss == "qwem" and negatives != "unigram" else ""))
+        res = T.train(st.corpus.ids, st.corpus.article_offsets, st.cooc, cfg, progress=False,
+                      evaluate_fn=ev)
+        times = res.times if loss == "qwem" else res.times * g_sgns
+        dyn = theory.ClosedFormDynamics.from_initial(eig, Ws[0])
+        t_th = np.linspace(0.0, float(times[-1]), n_theory)
+        # Figure 1: coordinates on the final model's top-3 principal directions (no centring,
+        # as evaluate.top_words_per_component), for the most frequent words
+        _, _, Vt = np.linalg.svd(res.W.astype(np.float64), full_matrices=False)
+        pc = np.stack([W[:N_PC_WORDS].astype(np.float64) @ Vt[:3].T for W in Ws])
+        out["runs"][key] = dict(
+            res=res, cfg=cfg, times=times, acc=np.array(acc), overlap=np.array(ovl), ks=np.array(ks),
+            theory_t=t_th, theory_s2=dyn.s2(t_th), theory_loss=dyn.loss(t_th), tau=dyn.tau,
+            s0=dyn.s0, pc=pc.astype(np.float16))
+        log(f"   {res.wall_time:.0f} s ({res.grad_path} path, {res.pairs_per_second:,.0f} pairs/s); "
+            f"final overlap top-{ks[-1]} {ovl[-1][-1]:.3f}, analogies {acc[-1]:.3f}")
+    return out
+
+
+def train_arrays(tr: dict, eig, words) -> dict[str, np.ndarray]:
+    """The arrays of ``train.npz`` (:data:`qwemlib.results.SCHEMA`) from :func:`train_against_theory`."""
+    arrays = {"eigenvalues": eig.values, "g_sgns": np.float64(tr["g_sgns"]),
+              "pc_words": np.array(list(words)[:N_PC_WORDS])}
+    for key, r in tr["runs"].items():
+        res = r["res"]
+        p = key + "/"
+        arrays |= {p + "steps": res.steps, p + "times": r["times"], p + "loss": res.loss,
+                   p + "objective": res.objective, p + "singular_values": res.singular_values,
+                   p + "analogy_accuracy": r["acc"], p + "overlap": r["overlap"],
+                   p + "overlap_k": r["ks"], p + "theory_t": r["theory_t"],
+                   p + "theory_s2": r["theory_s2"], p + "theory_loss": r["theory_loss"],
+                   p + "tau": r["tau"], p + "s0": r["s0"], p + "pc": r["pc"],
+                   p + "lr": np.float64(r["cfg"].lr)}
+    return arrays
+
+
+def run_configs(tr: dict) -> dict[str, dict]:
+    """Per run: its :class:`~qwemlib.train.TrainConfig` as JSON plus wall time, speed, gradient
+    path and device (``benchmark.json``'s ``meta["sgd"]``)."""
+    return {k: json.loads(r["cfg"].to_json()) | {
+        "wall_s": r["res"].wall_time, "pairs_per_s": r["res"].pairs_per_second,
+        "grad_path": r["res"].grad_path, "device": r["res"].device} for k, r in tr["runs"].items()}
+
+
+@dataclass
+class TrainingRecords:
+    """The runs book/05 shows, stored or live.
+
+    Attributes:
+        runs: key -> field -> array (:data:`qwemlib.results.TRAIN_RUN_FIELDS`).
+        eigenvalues: M*'s top-d eigenvalues the runs were compared with.
+        g_sgns: SGNS's nominal ``g`` (mean G).
+        pc_words: the words of the Figure 1 scatter.
+        configs: key -> the run's configuration (:func:`run_configs`).
+        source: ``"stored"`` or ``"live (short)"``.
+        description: what the chapter prints about the source.
+    """
+
+    runs: dict
+    eigenvalues: np.ndarray
+    g_sgns: float
+    pc_words: list
+    configs: dict
+    source: str
+    description: str = field(default="")
+
+    @classmethod
+    def from_arrays(cls, z: dict, configs: dict, source: str, description: str) -> TrainingRecords:
+        runs = {k: {f: z[f"{k}/{f}"] for f in results.TRAIN_RUN_FIELDS} for k in configs}
+        return cls(runs, z["eigenvalues"], float(z["g_sgns"]), [str(w) for w in z["pc_words"]],
+                   configs, source, description)
+
+
+def load_stored_runs(preset, *, folder=None) -> TrainingRecords | None:
+    """The stored runs of ``train.npz`` and their provenance, or ``None`` when none are stored."""
+    z = results.load_npz(preset, "train.npz", missing_ok=True, folder=folder)
+    if z is None:
+        return None
+    _, meta = results.read_benchmark(preset, folder=folder)
+    if meta is None or "sgd" not in meta:
+        name = getattr(preset, "name", preset)
+        raise results.StoredResultError(f"train.npz of {name!r} has no benchmark.json with its "
+                                        f"configuration: run `python tools/make_results.py --scale {name}`")
+    return TrainingRecords.from_arrays(z, meta["sgd"], "stored", results.describe_source(meta, preset))
+
+
+def train_live(st, eig, preset, *, steps: int = LIVE_STEPS, lr: float = SGD["lr"], tries: int = 4,
+               log=print) -> TrainingRecords:
+    """Short runs of :data:`RUNS`; a diverging step size is retried at a tenth, up to ``tries`` times.
+
+    The stored ci step size diverges at larger V (at local 2.5e-4 diverged at step 6).
+    """
+    for _ in range(tries):
+        try:
+            tr = train_against_theory(st, eig, preset, steps=steps, lr=lr, log=log)
+            break
+        except T.TrainingDiverged as exc:
+            log(f"lr {lr:g} diverges at this preset ({str(exc).split(':')[0]}); trying lr {lr / 10:g}")
+            lr /= 10
+    else:
+        raise RuntimeError(f"no stable step size down to lr {lr * 10:g} at preset {preset.name!r}")
+    desc = (f"source: live short runs (no data/results/{preset.name}/train.npz; "
+            f"run tools/make_results.py --scale {preset.name})")
+    return TrainingRecords.from_arrays(train_arrays(tr, eig, st.words), run_configs(tr), "live (short)", desc)
+
+
+def load_or_train(st, eig, preset, *, log=print) -> TrainingRecords:
+    """The stored runs of ``preset`` if there are any, else :func:`train_live`; prints which.
+
+    Raises:
+        qwemlib.results.StoredResultError: the stored runs were compared with other
+            eigenvalues than ``eig``'s (other statistics).
+    """
+    rec = load_stored_runs(preset)
+    if rec is None:
+        rec = train_live(st, eig, preset, log=log)
+    elif not np.allclose(rec.eigenvalues, eig.values, rtol=1e-6):
+        raise results.StoredResultError(f"data/results/{preset.name}/train.npz is for other statistics "
+                                        "(eigenvalues differ): rerun tools/make_results.py "
+                                        f"--scale {preset.name}")
+    log(rec.description)
+    return rec
+
+
+def replay_first_steps(st, rec: TrainingRecords, key: str = "qwem-small", n_steps: int = 12) -> dict:
+    """Repeat a run's first ``n_steps`` live and compare the singular values with its records.
+
+    The trainer derives step ``s``'s minibatch from the seed and ``s`` alone, so the first
+    steps can be repeated exactly, with a constant learning rate (equal to the step
+    schedule before its drop).
+
+    Returns:
+        ``{"max_rel_diff", "steps" (the compared record steps), "seconds"}``.
+    """
+    c0 = dict(rec.configs[key])
+    fields = T.TrainConfig.__dataclass_fields__
+    cfg = T.TrainConfig(**{k: v for k, v in c0.items() if k in fields}
+                        | dict(steps=n_steps, schedule="constant", record_steps=None, n_records=n_steps + 1,
+                               record_spacing="linear", steps_per_call=n_steps, record_objective=False))
+    t0 = time.perf_counter()
+    live = T.train(st.corpus.ids, st.corpus.article_offsets, st.cooc, cfg, progress=False)
+    stored_steps = rec.runs[key]["steps"]
+    common = [int(s) for s in stored_steps if s <= n_steps]
+    sv_live = live.singular_values[np.searchsorted(live.steps, common)]
+    sv_stored = rec.runs[key]["singular_values"][np.searchsorted(stored_steps, common)]
+    return {"max_rel_diff": float(np.max(np.abs(sv_live - sv_stored) / sv_stored)), "steps": common,
+            "seconds": time.perf_counter() - t0}
+
+
+def config_rows(rec: TrainingRecords) -> dict[str, dict]:
+    """label -> the run's loss, init, steps, pairs per step, lr, final t, wall time and device."""
+    def init(c):
+        gaussian = c["init"] == "gaussian"
+        return c["init"] + (f" (sigma {c['init_scale']:g})" if gaussian else " U(-0.5/d, 0.5/d)")
+
+    return {RUN_LABELS[k]: {"loss": c["loss"], "init": init(c), "steps": c["steps"],
+                            "pairs per step": f"{c['batch_pos']:,} + {c['batch_neg']:,}",
+                            "lr": f"{c['lr']:.4g}",
+                            "final t": f"{rec.runs[k]['times'][-1]:.3f}", "wall s": f"{c['wall_s']:.0f}",
+                            "device": c["device"]} for k, c in rec.configs.items()}
+
+
+def train_and_compare(preset, *, losses=("qwem", "sgns"), steps: int = 300, lr: float = 6e-5,
+                      batch: int = 50_000, init_scale: float = SMALL_INIT, dtype: str = "float32",
+                      seed: int = 0, negatives: str = "unigram", out_dir=None, log=print) -> dict:
+    """``qwem train``: statistics, M*'s top-d eigenpairs and :func:`train_against_theory` from
+    small random initialization, one run per loss, each written as ``train-<loss>.npz``.
+
+    Args:
+        preset: a :class:`~qwemlib.config.Preset` (``dim`` below ``vocab``).
+        losses: ``"qwem"`` and/or ``"sgns"``.
+        steps, lr, batch, init_scale, dtype, seed, negatives: as :func:`train_against_theory`.
+        out_dir: where to write ``train-<loss>.npz`` (``steps``, ``times``,
+            ``singular_values``, ``loss``, ``W``, ``theory_times``, ``theory_s`` (eq. 11's
+            ``s_k(t)``), ``eigenvalues``); nothing is written when ``None``.
+        log: a print-like function.
+
+    Returns:
+        :func:`train_against_theory`'s dict (runs keyed by loss), plus ``eigenvalues``,
+        ``overlap`` (loss -> top-d subspace overlap of the final ``W`` with M*'s top-d
+        eigenvectors) and ``files`` (the paths written).
+    """
+    from ..pipeline import corpus_statistics
+
+    if preset.dim >= preset.vocab:
+        raise ValueError(f"d={preset.dim} must be smaller than V={preset.vocab}")
+    st = corpus_statistics(preset)
+    eig = theory.top_eigenpairs(st.M, preset.dim)
+    tr = train_against_theory(st, eig, preset, runs={loss: (loss, "gaussian") for loss in losses},
+                              steps=steps, batch=batch, lr=lr, init_scale=init_scale, dtype=dtype,
+                              seed=seed, negatives=negatives, n_theory=400, log=log)
+    tr |= {"eigenvalues": eig.values, "overlap": {}, "files": []}
+    for loss, r in tr["runs"].items():
+        res = r["res"]
+        tr["overlap"][loss] = theory.subspace_overlap(res.W, eig.vectors)
+        log(f"  {loss}: {res.wall_time:.1f} s, {res.pairs_per_second:,.0f} pairs/s on {res.device}; "
+            f"top-{preset.dim} overlap with M*'s eigenvectors {tr['overlap'][loss]:.3f}")
+        if out_dir is not None:
+            path = Path(out_dir) / f"train-{loss}.npz"
+            results.save_npz(path, compressed=False, steps=res.steps, times=r["times"],
+                             singular_values=res.singular_values, loss=res.loss, W=res.W,
+                             theory_times=r["theory_t"], theory_s=np.sqrt(r["theory_s2"]),
+                             eigenvalues=eig.values)
+            tr["files"].append(path)
+    return tr

@@ -1,0 +1,87 @@
+"""Tests for qwemlib.results: locating, reading, writing stored results, and provenance."""
+
+import json
+
+import numpy as np
+import pytest
+
+from qwemlib import results
+
+
+def test_missing_file_is_a_clear_error_naming_the_command(tmp_path):
+    with pytest.raises(results.StoredResultError, match=r"does not exist: run `python tools/make_results.py "
+                                                         r"--scale ci`"):
+        results.load_npz("ci", "train.npz", folder=tmp_path)
+    assert results.load_npz("ci", "train.npz", folder=tmp_path, missing_ok=True) is None
+    assert results.read_benchmark("ci", folder=tmp_path) == (None, None)
+
+
+def test_a_file_without_a_required_key_is_an_error(tmp_path):
+    results.save_npz(tmp_path / "x.npz", a=np.arange(3))
+    assert set(results.load_npz("ci", "x.npz", ["a"], folder=tmp_path)) == {"a"}
+    with pytest.raises(results.StoredResultError, match=r"lacks \['b'\].*--scale ci"):
+        results.load_npz("ci", "x.npz", ["a", "b"], folder=tmp_path)
+
+
+def test_the_declared_schema_is_checked_by_default(tmp_path):
+    keys = results.required_keys("train.npz")
+    assert "eigenvalues" in keys and "qwem-small/singular_values" in keys and "sgns-w2v/pc" in keys
+    results.save_npz(tmp_path / "train.npz", eigenvalues=np.ones(2))
+    with pytest.raises(results.StoredResultError, match="lacks"):
+        results.load_npz("ci", "train.npz", folder=tmp_path)
+
+
+def test_the_stored_ci_runs_hold_the_declared_keys():
+    z = results.load_npz("ci", "train.npz", missing_ok=True)
+    if z is None:
+        pytest.skip("no stored ci results in this checkout")
+    assert set(results.required_keys("train.npz")) <= set(z)
+
+
+def test_damaged_files_are_errors(tmp_path):
+    (tmp_path / "x.npz").write_bytes(b"not a zip")
+    with pytest.raises(results.StoredResultError, match="damaged"):
+        results.load_npz("ci", "x.npz", folder=tmp_path)
+    (tmp_path / "benchmark.json").write_text(json.dumps({"rows": []}))
+    with pytest.raises(results.StoredResultError, match=r"lacks \['meta'\]"):
+        results.read_benchmark("ci", folder=tmp_path)
+
+
+def test_benchmark_round_trip(tmp_path):
+    results.save_benchmark(tmp_path / "benchmark.json", [{"model": "m", "value": 1.0}], {"commit": "abc"})
+    rows, meta = results.read_benchmark("ci", folder=tmp_path)
+    assert rows == [{"model": "m", "value": 1.0}] and meta == {"commit": "abc"}
+
+
+def test_provenance_has_commit_dirty_machine_date():
+    p = results.provenance("python tools/make_results.py --scale ci")
+    assert {"commit", "dirty", "machine", "date_utc", "command"} <= set(p)
+    assert isinstance(p["dirty"], bool) and p["date_utc"].endswith("UTC")
+    assert {"cpu_count", "platform", "jax_device", "loadavg_start"} <= set(p["machine"])
+    m = results.stored_meta("cmd")
+    assert list(m)[:3] == ["command", "commit", results.DIRTY_KEY]
+    assert results.is_modified(m) == p["dirty"] and results.is_modified({"dirty": True})
+    text = results.describe_source(m | {results.DIRTY_KEY: True}, "ci")
+    assert "data/results/ci/" in text and "(modified)" in text and "command: cmd" in text
+
+
+def test_git_helpers_outside_a_checkout(tmp_path):
+    assert results.git_commit(tmp_path) == "unknown"
+    assert results.git_dirty(root=tmp_path) is False
+
+
+def test_save_is_atomic(tmp_path, monkeypatch):
+    path = tmp_path / "x.npz"
+    results.save_npz(path, a=np.arange(3))
+    before = path.read_bytes()
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("interrupted while writing")
+
+    monkeypatch.setattr(np, "savez_compressed", boom)
+    with pytest.raises(RuntimeError):
+        results.save_npz(path, a=np.arange(5))
+    assert path.read_bytes() == before                       # the old file, whole
+    assert [p.name for p in tmp_path.iterdir()] == ["x.npz"]  # no temporary left behind
+    results.write_text(tmp_path / "README.md", "hello\n")
+    assert (tmp_path / "README.md").read_text() == "hello\n"
