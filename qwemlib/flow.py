@@ -86,6 +86,8 @@ class FlowResult:
         """``(V, k)`` columns spanning the top-``k`` left singular vectors of ``W(t_i)``.
 
         ``W(t_i)`` times its top-``k`` right singular vectors (:meth:`gram_svd`).
+
+        Used in: book/04_stepwise.md.
         """
         return self.W[i] @ self._gram[1][i][:, :k]
 

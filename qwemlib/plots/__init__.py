@@ -29,12 +29,6 @@ from ._figures import loss_curve as loss_curve
 from ._figures import parity_plot as parity_plot
 from ._figures import singular_values_vs_time as singular_values_vs_time
 from ._sliders import slider_figure as slider_figure
-from ._training import accuracy_overlap_figure as accuracy_overlap_figure
-from ._training import embedding_moments_figure as embedding_moments_figure
-from ._training import excess_loss_figure as excess_loss_figure
-from ._training import sgd_vs_theory_grid as sgd_vs_theory_grid
-from ._training import stacked as stacked
-from ._training import training_runs_figure as training_runs_figure
 
 __all__ = [
     "CAPTION_NAME",
@@ -51,10 +45,4 @@ __all__ = [
     "alignment_figure",
     "add_rank_axis",
     "stepwise_grid",
-    "sgd_vs_theory_grid",
-    "excess_loss_figure",
-    "embedding_moments_figure",
-    "accuracy_overlap_figure",
-    "stacked",
-    "training_runs_figure",
 ]

@@ -27,7 +27,7 @@ def subspace_overlap(A, B) -> float:
     ``||Q_A^T Q_B||_F^2 / min(rank A, rank B)``: 1 when one space contains the other,
     0 when they are orthogonal; invariant under REquiv (eq. 4).
 
-    Used in: book/04_stepwise.md, book/06_qwem_vs_word2vec.md.
+    Used in: book/03_aligned_dynamics.md, book/04_stepwise.md, book/06_qwem_vs_word2vec.md.
     """
     Qa, Qb = _orth(A, "A"), _orth(B, "B")
     if Qa.shape[0] != Qb.shape[0]:
@@ -54,6 +54,8 @@ def requiv_distance(W, W_ref, *, relative: bool = False) -> float:
     """``min_U ||W U - W_ref||_F`` over orthogonal ``U`` (the distance in eq. 13).
 
     With ``relative=True``, divided by ``||W_ref||_F``.
+
+    Used in: book/04_stepwise.md (:meth:`qwemlib.flow.RandomStartFlow.requiv_error`).
     """
     U = align_rotation(W, W_ref)
     dist = float(np.linalg.norm(np.asarray(W) @ U - W_ref))
@@ -66,9 +68,9 @@ def requiv_distance(W, W_ref, *, relative: bool = False) -> float:
 def first_crossing(t, y, level, *, interpolate: bool = True):
     """First time a recorded curve ``y(t)`` reaches ``level``.
 
-    The one definition of the "half-rise" time used across the book (chapters 4, 5,
-    7 and the intro): ``y`` may carry trailing axes (one curve per column) and
-    ``level`` broadcasts against ``y[0]``.
+    The one definition of the "half-rise" time used across the book (the intro,
+    chapter 3, and chapters 5 and 7 through :mod:`qwemlib.experiments`): ``y`` may
+    carry trailing axes (one curve per column) and ``level`` broadcasts against ``y[0]``.
 
     Args:
         t: ``(R,)`` record times (or grid values, e.g. the model sizes of a sweep).

@@ -51,6 +51,9 @@ class ClosedFormDynamics:
         s0: ``(d,)`` initial singular values ``s_k(0) > 0``, paired with ``lambda_k``.
         frobenius_sq: ``||M*||_F^2`` (makes :meth:`loss` exact); ``None``: loss up to
             the constant ``||M*||_F^2 - sum_k lambda_k^2``.
+
+    Used in: book/intro.md, book/03_aligned_dynamics.md to book/07_linear_structure.md,
+    :mod:`qwemlib.flow`, :mod:`qwemlib.experiments`, ``qwem train``.
     """
 
     values: np.ndarray
