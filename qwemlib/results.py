@@ -181,20 +181,33 @@ def git_dirty(paths: Sequence[str] = CODE_PATHS, root: Path = PROJECT_ROOT) -> b
         return False
 
 
+def _ram_gib() -> float | None:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    except (ValueError, OSError, AttributeError):  # not a POSIX system
+        return None
+
+
 def machine() -> dict:
-    """Cores, platform, processor, JAX's first device and the 1-minute load average."""
+    """Cores, RAM, platform, processor, JAX's devices and the 1-minute load average."""
     import jax
 
-    d = jax.devices()[0]
-    return {"cpu_count": os.cpu_count(), "platform": platform.platform(),
+    devs = jax.devices()
+    d = devs[0]
+    return {"cpu_count": os.cpu_count(), "ram_gib": _ram_gib(), "platform": platform.platform(),
             "processor": platform.processor() or platform.machine(),
             "jax_device": f"{d.platform}:{getattr(d, 'device_kind', '')}",
+            "jax_devices": [f"{x.platform}:{getattr(x, 'device_kind', '')}" for x in devs],
+            "python": platform.python_version(),
             "loadavg_start": os.getloadavg()[0]}
 
 
-def provenance(command: str | None = None) -> dict:
-    """One provenance record: command, commit, dirty flag, machine and UTC date."""
-    out = {"commit": git_commit(), "dirty": git_dirty(), "machine": machine(),
+def provenance(command: str | None = None, *, paths: Sequence[str] = CODE_PATHS) -> dict:
+    """One provenance record: command, commit, dirty flag (of ``paths``), machine and UTC date.
+
+    Used by ``tools/make_results.py`` (through :func:`stored_meta`) and book/status.md.
+    """
+    out = {"commit": git_commit(), "dirty": git_dirty(paths), "machine": machine(),
            "date_utc": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
     if command is not None:
         out["command"] = command
