@@ -19,6 +19,7 @@ from ._base import CAPTION_NAME as CAPTION_NAME
 from ._base import add_caption as add_caption
 from ._base import mode_colors as mode_colors
 from ._base import use_book_renderer as use_book_renderer
+from ._benchmarks import overlap_heatmaps as overlap_heatmaps
 from ._dynamics import add_rank_axis as add_rank_axis
 from ._dynamics import alignment_figure as alignment_figure
 from ._dynamics import sigmoid_collapse as sigmoid_collapse
@@ -28,7 +29,18 @@ from ._figures import heatmap as heatmap
 from ._figures import loss_curve as loss_curve
 from ._figures import parity_plot as parity_plot
 from ._figures import singular_values_vs_time as singular_values_vs_time
+from ._linear import gram_spectra_figure as gram_spectra_figure
+from ._linear import mean_share_heatmap as mean_share_heatmap
+from ._linear import rise_time_figure as rise_time_figure
+from ._linear import snr_accuracy_figure as snr_accuracy_figure
+from ._linear import snr_figure as snr_figure
 from ._sliders import slider_figure as slider_figure
+from ._training import accuracy_overlap_figure as accuracy_overlap_figure
+from ._training import embedding_moments_figure as embedding_moments_figure
+from ._training import excess_loss_figure as excess_loss_figure
+from ._training import sgd_vs_theory_grid as sgd_vs_theory_grid
+from ._training import stacked as stacked
+from ._training import training_runs_figure as training_runs_figure
 
 __all__ = [
     "CAPTION_NAME",
@@ -41,8 +53,20 @@ __all__ = [
     "heatmap",
     "parity_plot",
     "slider_figure",
+    "mean_share_heatmap",
+    "gram_spectra_figure",
+    "snr_figure",
+    "snr_accuracy_figure",
+    "rise_time_figure",
     "sigmoid_collapse",
     "alignment_figure",
     "add_rank_axis",
     "stepwise_grid",
+    "overlap_heatmaps",
+    "sgd_vs_theory_grid",
+    "excess_loss_figure",
+    "embedding_moments_figure",
+    "accuracy_overlap_figure",
+    "stacked",
+    "training_runs_figure",
 ]
