@@ -101,8 +101,9 @@ def main() -> int:
     dt2 = time.perf_counter() - t
     assert np.array_equal(co1.counts, co.counts)
     del co1
-    rows.append(("count, qwemlib numba, 1 thread", f"{c.n_tokens / dt1 / 1e6:.2f} M tok/s", f"{dt1:.1f} s", ""))
-    rows.append(("count, qwemlib numba, 2 threads", f"{c.n_tokens / dt2 / 1e6:.2f} M tok/s", f"{dt2:.1f} s", ""))
+    for label, dt in (("1 thread", dt1), ("2 threads", dt2)):
+        rows.append((f"count, qwemlib numba, {label}", f"{c.n_tokens / dt / 1e6:.2f} M tok/s",
+                     f"{dt:.1f} s", ""))
     n_peer = min(2_000_000, c.n_tokens)
     cut = int(np.searchsorted(c.article_offsets, n_peer))
     off = c.article_offsets[: cut + 1]
@@ -144,10 +145,13 @@ def main() -> int:
                        "lambda_min": float(ref[0])}
 
     # 4. closed forms and their benchmark rows
-    embs = {"svd(M*)": evaluate.Embeddings(c.vocab.words, theory.closed_form_embeddings(M, args.dim, eig=eig))}
+    def emb(W):
+        return evaluate.Embeddings(c.vocab.words, W)
+
+    embs = {"svd(M*)": emb(theory.closed_form_embeddings(M, args.dim, eig=eig))}
     t = time.perf_counter()
-    embs["svd(PPMI)"] = evaluate.Embeddings(c.vocab.words, theory.closed_form_embeddings(stats.ppmi(P_ij, P_i), args.dim))
-    embs["svd(PMI)"] = evaluate.Embeddings(c.vocab.words, theory.closed_form_embeddings(stats.pmi(P_ij, P_i), args.dim))
+    embs["svd(PPMI)"] = emb(theory.closed_form_embeddings(stats.ppmi(P_ij, P_i), args.dim))
+    embs["svd(PMI)"] = emb(theory.closed_form_embeddings(stats.pmi(P_ij, P_i), args.dim))
     del M
     res["closed_form_total_seconds"] = (res["tokenize"]["seconds"] + dt2 + dte + time.perf_counter() - t)
 

@@ -8,38 +8,11 @@ stores it. Nothing here plots.
 Used in: book/05_training.md, book/06_qwem_vs_word2vec.md, book/07_linear_structure.md.
 """
 
-# Re-exports, one block per private module (``from ._x import name as name`` marks a
-# public name).
-
-# --- training against the theory (book/05): ._training
-from ._sampling import estimator_errors as estimator_errors
-from ._sampling import gradient_errors as gradient_errors
-from ._sampling import loglog_slope as loglog_slope
-from ._training import LIVE_STEPS as LIVE_STEPS
-from ._training import N_PC_WORDS as N_PC_WORDS
-from ._training import RUN_LABELS as RUN_LABELS
-from ._training import RUNS as RUNS
-from ._training import SGD as SGD
-from ._training import SMALL_INIT as SMALL_INIT
-from ._training import TrainingRecords as TrainingRecords
-from ._training import config_rows as config_rows
-from ._training import load_or_train as load_or_train
-from ._training import load_stored_runs as load_stored_runs
-from ._training import record_steps as record_steps
-from ._training import replay_first_steps as replay_first_steps
-from ._training import run_configs as run_configs
-from ._training import train_against_theory as train_against_theory
-from ._training import train_and_compare as train_and_compare
-from ._training import train_arrays as train_arrays
-from ._training import train_live as train_live
-from ._training_checks import OV_BOUND as OV_BOUND
-from ._training_checks import check_training as check_training
-from ._training_checks import excess_losses as excess_losses
-from ._training_checks import half_rise_rows as half_rise_rows
-from ._training_checks import moments as moments
-from ._training_checks import rank_d_floor as rank_d_floor
-
-# --- the closed-form trio, the gensim peer and feature summaries (book/06): ._closed_forms, ._peer, ._features
+# Re-exports (``from ._x import name as name`` marks a public name), sorted by module:
+#   book/05, training against the theory: _training, _training_checks, _sampling
+#   book/06, closed-form trio, gensim peer, features, claims: _closed_forms, _peer,
+#            _features, _comparison, _claims
+#   book/07, linear structure: _linear, _linear_report, _linear_sgd
 from ._claims import LIVE_TOLERANCE as LIVE_TOLERANCE
 from ._claims import Claims as Claims
 from ._claims import judge_claims as judge_claims
@@ -67,12 +40,6 @@ from ._features import feature_summary as feature_summary
 from ._features import shown_components as shown_components
 from ._features import subspace_ks as subspace_ks
 from ._features import subspace_table as subspace_table
-from ._peer import GENSIM_EPOCHS as GENSIM_EPOCHS
-from ._peer import GENSIM_EPOCHS_LARGE as GENSIM_EPOCHS_LARGE
-from ._peer import GENSIM_PARAMS as GENSIM_PARAMS
-from ._peer import gensim_embeddings as gensim_embeddings
-
-# --- linear structure (book/07): ._linear
 from ._linear import LINEAR_CONSTANTS as LINEAR_CONSTANTS
 from ._linear import LIVE_MAX_V as LIVE_MAX_V
 from ._linear import LinearStructure as LinearStructure
@@ -106,3 +73,33 @@ from ._linear_sgd import linear_sgd_note as linear_sgd_note
 from ._linear_sgd import run_linear_sgd as run_linear_sgd
 from ._linear_sgd import sgd_source_text as sgd_source_text
 from ._linear_sgd import stored_linear_sgd as stored_linear_sgd
+from ._peer import GENSIM_EPOCHS as GENSIM_EPOCHS
+from ._peer import GENSIM_EPOCHS_LARGE as GENSIM_EPOCHS_LARGE
+from ._peer import GENSIM_PARAMS as GENSIM_PARAMS
+from ._peer import gensim_embeddings as gensim_embeddings
+from ._sampling import estimator_errors as estimator_errors
+from ._sampling import gradient_errors as gradient_errors
+from ._sampling import loglog_slope as loglog_slope
+from ._training import LIVE_STEPS as LIVE_STEPS
+from ._training import N_PC_WORDS as N_PC_WORDS
+from ._training import RUN_LABELS as RUN_LABELS
+from ._training import RUNS as RUNS
+from ._training import SGD as SGD
+from ._training import SMALL_INIT as SMALL_INIT
+from ._training import TrainingRecords as TrainingRecords
+from ._training import config_rows as config_rows
+from ._training import load_or_train as load_or_train
+from ._training import load_stored_runs as load_stored_runs
+from ._training import record_steps as record_steps
+from ._training import replay_first_steps as replay_first_steps
+from ._training import run_configs as run_configs
+from ._training import train_against_theory as train_against_theory
+from ._training import train_and_compare as train_and_compare
+from ._training import train_arrays as train_arrays
+from ._training import train_live as train_live
+from ._training_checks import OV_BOUND as OV_BOUND
+from ._training_checks import check_training as check_training
+from ._training_checks import excess_losses as excess_losses
+from ._training_checks import half_rise_rows as half_rise_rows
+from ._training_checks import moments as moments
+from ._training_checks import rank_d_floor as rank_d_floor
