@@ -118,42 +118,42 @@ REGISTRY: dict[str, DataFile] = {}
 for _rel, _sha in _SHARD_SHA.items():
     REGISTRY[_rel] = DataFile(name=_rel, relpath=_rel, sha256=_sha, how_to_get=_SAMPLE_HOW)
 
-REGISTRY.update(
-    {
-        "google-analogies": DataFile(
-            name="google-analogies",
-            relpath="eval/google-analogies/questions-words.txt",
-            sha256="8c29b3332afc46f3fb8be04cb5297bf96f39aa7131272dff57869b4485b22a36",
-            url="https://raw.githubusercontent.com/tmikolov/word2vec/master/questions-words.txt",
-            how_to_get="Mikolov et al. (2013); also shipped in gensim's test data "
-            "(gensim.test.utils.datapath('questions-words.txt')).",
-        ),
-        "men": DataFile(
-            name="men",
-            relpath="eval/men/MEN_dataset_natural_form_full",
-            sha256="4596e169dd237228ca7701dde33585ca93263506ce7fca9de0f951aaab1aae36",
-            url="https://staff.fnwi.uva.nl/e.bruni/resources/MEN/MEN.tar.gz",
-            how_to_get="Bruni, Tran and Baroni (2014), http://clic.cimec.unitn.it/~elia.bruni/MEN "
-            "(file MEN_dataset_natural_form_full).",
-        ),
-        "wordsim353": DataFile(
-            name="wordsim353",
-            relpath="eval/wordsim353/combined.csv",
-            sha256="49ff6433ae68abe716fb66433fd870483e289a7a8c74531f59eca847d103fff3",
-            url="https://www.cs.technion.ac.il/~gabr/resources/data/wordsim353/wordsim353.zip",
-            member="combined.csv",
-            how_to_get="Finkelstein et al. (2001), wordsim353.zip (file combined.csv).",
-        ),
-        "simlex999": DataFile(
-            name="simlex999",
-            relpath="eval/simlex999/SimLex-999.txt",
-            sha256="ca00ff8515a36cde32d13c2b83def23f5a167b67db93ebfcfb7dae039ba22c0b",
-            url="https://fh295.github.io/SimLex-999.zip",
-            member="SimLex-999/SimLex-999.txt",
-            how_to_get="Hill, Reichart and Korhonen (2015), SimLex-999.zip.",
-        ),
-    }
-)
+#: The evaluation sets: name -> (relpath, sha256, url, zip member, how to get it).
+_EVAL = {
+    "google-analogies": (
+        "eval/google-analogies/questions-words.txt",
+        "8c29b3332afc46f3fb8be04cb5297bf96f39aa7131272dff57869b4485b22a36",
+        "https://raw.githubusercontent.com/tmikolov/word2vec/master/questions-words.txt",
+        None,
+        "Mikolov et al. (2013); also shipped in gensim's test data "
+        "(gensim.test.utils.datapath('questions-words.txt')).",
+    ),
+    "men": (
+        "eval/men/MEN_dataset_natural_form_full",
+        "4596e169dd237228ca7701dde33585ca93263506ce7fca9de0f951aaab1aae36",
+        "https://staff.fnwi.uva.nl/e.bruni/resources/MEN/MEN.tar.gz",
+        None,
+        "Bruni, Tran and Baroni (2014), http://clic.cimec.unitn.it/~elia.bruni/MEN "
+        "(file MEN_dataset_natural_form_full).",
+    ),
+    "wordsim353": (
+        "eval/wordsim353/combined.csv",
+        "49ff6433ae68abe716fb66433fd870483e289a7a8c74531f59eca847d103fff3",
+        "https://www.cs.technion.ac.il/~gabr/resources/data/wordsim353/wordsim353.zip",
+        "combined.csv",
+        "Finkelstein et al. (2001), wordsim353.zip (file combined.csv).",
+    ),
+    "simlex999": (
+        "eval/simlex999/SimLex-999.txt",
+        "ca00ff8515a36cde32d13c2b83def23f5a167b67db93ebfcfb7dae039ba22c0b",
+        "https://fh295.github.io/SimLex-999.zip",
+        "SimLex-999/SimLex-999.txt",
+        "Hill, Reichart and Korhonen (2015), SimLex-999.zip.",
+    ),
+}
+for _name, (_rel, _sha, _url, _member, _how) in _EVAL.items():
+    REGISTRY[_name] = DataFile(name=_name, relpath=_rel, sha256=_sha, url=_url, member=_member,
+                               how_to_get=_how)
 
 #: corpus name -> tuple of registry names (local shards) or a RemoteCorpus.
 CORPORA: dict[str, tuple[str, ...] | RemoteCorpus] = {
