@@ -359,7 +359,8 @@ def sgns_mean_G(P_ij, P_i, subsample: float | None = 1e-5, neg_power: float = 0.
     ``dt = G_mean * eta`` on the theory's axis (QWEM: ``dt = 2 eta``). The clock is
     nominal, because SGNS's ``G`` is not constant (Proposition, eq. 8).
 
-    Used in: book/05_training.md, qwemlib/cli.py (``qwem train``), tools/make_results.py.
+    Used in: book/05_training.md, qwemlib/cli.py (``qwem train``),
+    ``qwemlib.experiments._training`` (tools/make_results.py).
     """
     acc = _acceptance(P_i, subsample) if subsample is not None else np.ones_like(P_i)
     Q = P_i**neg_power

@@ -66,7 +66,8 @@ def full_spectrum(M, *, cache: bool = True) -> Spectrum:
     of the ``eigh``), so a matrix changed in place is recomputed, not served stale.
 
     Used in: book/intro.md, book/02_qwem_matrix_factorization.md, book/04_stepwise.md,
-    book/07_linear_structure.md, :func:`qwemlib.flow.gradient_flow` (its ``riccati``
+    book/07_linear_structure.md (through ``qwemlib.experiments._linear``),
+    :func:`qwemlib.flow.gradient_flow` (its ``riccati``
     integrator), :class:`qwemlib.widgets.FlowExplorer`.
     """
     M = validate_symmetric(M, "M")

@@ -150,8 +150,10 @@ def top_eigenpairs(M, d: int, *, method: str = "auto", seed: int = 0, **options)
             (``d < 1`` or ``d >= V``), or unknown ``method``.
 
     Used in: book/02_qwem_matrix_factorization.md, book/03_aligned_dynamics.md,
-    book/05_training.md, book/06_qwem_vs_word2vec.md, ``qwem train`` and
-    tools/make_results.py.
+    book/05_training.md, book/06_qwem_vs_word2vec.md (through
+    ``qwemlib.experiments._closed_forms``), ``qwem train`` and
+    ``qwemlib.experiments._closed_forms``, ``qwemlib.experiments._linear_sgd``,
+    ``qwemlib.experiments._training`` (tools/make_results.py).
     """
     M = validate_symmetric(M, "M")
     V = M.shape[0]

@@ -162,7 +162,9 @@ def evaluate_analogies(
     Cost: one ``(n, d) x (d, V)`` product for n questions, in blocks of about 8 M
     scores; the Google set at V = 10,000, d = 200 takes a few seconds on 2 cores.
 
-    Used in: book/06_qwem_vs_word2vec.md (through :func:`benchmark_table`), tools/make_results.py.
+    Used in: book/06_qwem_vs_word2vec.md and tools/make_results.py (through
+    :func:`benchmark_table` in ``qwemlib.experiments._closed_forms`` and
+    ``qwemlib.experiments._training``).
     """
     if protocol not in ("original", "pairs"):
         raise ValueError(f"evaluate_analogies: protocol must be 'original' or 'pairs', got {protocol!r}")
@@ -235,7 +237,7 @@ def family_accuracy(
         family with fewer than two in-vocabulary pairs).
 
     Used in: book/07_linear_structure.md (accuracy over d, over gradient flow and over
-    SGD), tools/make_results.py.
+    SGD), ``qwemlib.experiments._linear``, ``qwemlib.experiments._linear_sgd`` (tools/make_results.py).
     """
     if not families:
         raise ValueError("family_accuracy: families is empty; pass name -> [(a, b), ...]")

@@ -141,7 +141,7 @@ def to_frame(rows: Sequence[BenchmarkRow | Mapping]):
     Raises:
         KeyError: if a dict lacks one of the columns.
 
-    Used in: book/06_qwem_vs_word2vec.md.
+    Used in: book/06_qwem_vs_word2vec.md (through ``qwemlib.experiments._comparison``).
     """
     import pandas as pd
 

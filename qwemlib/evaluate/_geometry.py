@@ -65,7 +65,8 @@ def top_words_per_component(
     Returns:
         One :class:`ComponentWords` per component.
 
-    Used in: book/06_qwem_vs_word2vec.md, tools/make_results.py.
+    Used in: book/06_qwem_vs_word2vec.md, ``qwemlib.experiments._features``,
+    ``qwemlib.experiments._training`` (tools/make_results.py).
     """
     W = _as_matrix(W_or_emb)
     if words is None:
@@ -116,7 +117,7 @@ def component_overlap(W_a: Embeddings | np.ndarray, W_b: Embeddings | np.ndarray
     Returns:
         ``(k, k)`` array of squared overlaps in ``[0, 1]``.
 
-    Used in: book/06_qwem_vs_word2vec.md, tools/make_results.py.
+    Used in: book/06_qwem_vs_word2vec.md, ``qwemlib.experiments._features`` (tools/make_results.py).
     """
     if isinstance(W_a, Embeddings) and isinstance(W_b, Embeddings) and W_a.words != W_b.words:
         raise ValueError(

@@ -76,7 +76,9 @@ def read_analogies(path_or_name: PathLike = "google-analogies") -> list[AnalogyS
         ValueError: a question before any section, or a line without exactly four
             words; the message names the file and the (1-based) line number.
 
-    Used in: book/07_linear_structure.md, tools/make_results.py.
+    Used in: book/07_linear_structure.md (through ``qwemlib.experiments._linear``),
+    ``qwemlib.experiments._linear``, ``qwemlib.experiments._linear_sgd``,
+    ``qwemlib.experiments._training`` (tools/make_results.py).
     """
     path = _resolve(path_or_name)
     sections: list[AnalogySection] = []
@@ -125,7 +127,8 @@ def analogy_pairs(
     Returns:
         section name -> list of pairs.
 
-    Used in: book/07_linear_structure.md, tools/make_results.py.
+    Used in: book/07_linear_structure.md, ``qwemlib.experiments._linear``,
+    ``qwemlib.experiments._linear_sgd`` (tools/make_results.py).
     """
     if not isinstance(sections, (list, tuple)):
         sections = read_analogies(sections)

@@ -76,7 +76,7 @@ def slider_figure(
         trace_style: per-trace properties (names, colours, ``x0``/``dx``) given to the
             displayed traces only, so that the frames can carry just their data.
 
-    Used in: book/04_stepwise.md.
+    Used in: book/04_stepwise.md (through ``qwemlib.plots._dynamics``).
     """
     grid = buttons is not None
     rows = [list(r) for r in frames] if grid else [list(frames)]

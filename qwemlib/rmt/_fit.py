@@ -241,7 +241,8 @@ def fit_marchenko_pastur(
             round-off), unknown method, ``sigma2="paper"`` without ``R``, or
             inconsistent ``n_dims``.
 
-    Used in: book/07_linear_structure.md (Figure 4, left and bottom); tools/make_results.py.
+    Used in: book/07_linear_structure.md (Figure 4, left and bottom);
+    ``qwemlib.experiments._linear`` (tools/make_results.py).
     """
     lam = _as_eigs(eigs)
     N = lam.size

@@ -44,7 +44,7 @@ def spiked_wishart(
     Returns:
         ``R`` with shape ``(N, d)``.
 
-    Used in: book/07_linear_structure.md; tools/make_results.py.
+    Used in: book/07_linear_structure.md; ``qwemlib.experiments._linear`` (tools/make_results.py).
     """
     if isinstance(N, bool) or int(N) != N or N < 2:
         raise ValueError(f"N must be an integer >= 2, got {N!r}")

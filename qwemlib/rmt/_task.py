@@ -42,7 +42,7 @@ def task_vectors(W, pairs, index: Mapping[str, int] | None = None) -> np.ndarray
         ValueError: if ``W`` is not a finite 2-D array, ``pairs`` is not ``N x 2``
             or an index is out of range / a word is missing from ``index``.
 
-    Used in: book/07_linear_structure.md; tools/make_results.py.
+    Used in: book/07_linear_structure.md; ``qwemlib.experiments._linear`` (tools/make_results.py).
     """
     Wa = _as_matrix(W, "W")
     if index is not None:
@@ -85,8 +85,8 @@ def truncate(W, d: int) -> np.ndarray:
     Returns:
         A contiguous copy of ``W[:, :d]``.
 
-    Used in: tests/test_rmt_task.py only (book/07_linear_structure.md and
-    tools/make_results.py slice ``R[:, :d]`` directly).
+    Used in: tests/test_rmt_task.py only (``qwemlib.experiments._linear`` slices
+    ``R[:, :d]`` directly).
     """
     Wa = _as_matrix(W, "W")
     if isinstance(d, bool) or int(d) != d or not 1 <= int(d) <= Wa.shape[1]:
@@ -112,7 +112,8 @@ def gram_spectrum(R) -> np.ndarray:
     Raises:
         ValueError: if ``R`` has fewer than 2 rows, or NaN/inf entries.
 
-    Used in: book/07_linear_structure.md (Figure 4, left); tools/make_results.py.
+    Used in: book/07_linear_structure.md (Figure 4, left);
+    ``qwemlib.experiments._linear`` (tools/make_results.py).
     """
     Ra = _as_matrix(R, "R", min_rows=2)
     N, d = Ra.shape
@@ -177,7 +178,7 @@ def signal_in_mean(R) -> float:
     Returns:
         The ratio in ``[0, 1]``.
 
-    Used in: book/07_linear_structure.md; tools/make_results.py.
+    Used in: book/07_linear_structure.md; ``qwemlib.experiments._linear`` (tools/make_results.py).
     """
     Ra = _as_matrix(R, "R", min_rows=2)
     top = float(np.linalg.svd(Ra, compute_uv=False)[0] ** 2)

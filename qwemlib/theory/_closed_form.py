@@ -48,7 +48,8 @@ def closed_form_embeddings(M, d: int, *, eig: Eigenpairs | None = None, **kw) ->
     Returns:
         ``(V, d)`` float64 embeddings.
 
-    Used in: book/02_qwem_matrix_factorization.md, book/06_qwem_vs_word2vec.md.
+    Used in: book/02_qwem_matrix_factorization.md, book/06_qwem_vs_word2vec.md (through
+    ``qwemlib.experiments._closed_forms``).
     """
     if eig is None:
         eig = top_eigenpairs(M, d, **kw)

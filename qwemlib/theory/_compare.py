@@ -55,7 +55,8 @@ def requiv_distance(W, W_ref, *, relative: bool = False) -> float:
 
     With ``relative=True``, divided by ``||W_ref||_F``.
 
-    Used in: book/04_stepwise.md (:meth:`qwemlib.flow.RandomStartFlow.requiv_error`).
+    Used in: book/04_stepwise.md (through
+    :meth:`qwemlib.flow.RandomStartFlow.requiv_error`).
     """
     U = align_rotation(W, W_ref)
     dist = float(np.linalg.norm(np.asarray(W) @ U - W_ref))

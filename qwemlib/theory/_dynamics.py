@@ -125,7 +125,7 @@ class ClosedFormDynamics:
         factorization of ``(V*_d^T W0)^T``, ``"svd"`` the singular values of ``W0``.
 
         Used in: ``qwem train`` (:mod:`qwemlib.cli`), book/05_training.md,
-        tools/make_results.py.
+        ``qwemlib.experiments._linear_sgd``, ``qwemlib.experiments._training`` (tools/make_results.py).
         """
         W0 = np.asarray(W0, dtype=float)
         if W0.ndim != 2 or W0.shape[0] != eig.V:

@@ -107,8 +107,8 @@ def batch_value_and_grad(W, batch, weights, *, loss: str = "qwem", path: str = "
     Returns:
         ``(batch loss, (V, d) gradient)``.
 
-    Used in: the device loop of :func:`qwemlib.train.train`; book/05_training.md;
-    qwemlib.experiments (the sampling noise); bench/bench_train.py.
+    Used in: the device loop of :func:`qwemlib.train.train`; book/05_training.md
+    (the sampling noise, through ``qwemlib.experiments._sampling``).
     """
     if loss not in ("qwem", "sgns"):
         raise ValueError(f"loss={loss!r}: choose 'qwem' or 'sgns'")
@@ -163,7 +163,7 @@ def full_batch_gradient(W, M):
     """``(W W^T - M) W``: the gradient of :func:`qwemlib.losses.factorization_loss` (eq. 6, g = 1).
 
     The expectation of the sampled QWEM gradient (the module docstring). Used in:
-    book/05_training.md.
+    book/05_training.md (through ``qwemlib.experiments._sampling``).
     """
     return (W @ W.T - M) @ W
 

@@ -95,7 +95,8 @@ def time_of_step(cfg: TrainConfig, step) -> np.ndarray:
     Returns:
         float64 array of times, same shape as ``step``.
 
-    Used in: book/05_training.md, book/06_qwem_vs_word2vec.md, tools/make_results.py.
+    Used in: book/05_training.md, book/07_linear_structure.md, the training loop, and
+    tools/make_results.py (through ``qwemlib.experiments._training`` and ``._linear_sgd``).
     """
     s = np.asarray(step, dtype=np.int64)
     if np.any(s < 0):
