@@ -41,3 +41,13 @@ def test_try_load_npz_missing_damaged_and_good(tmp_path):
         assert _io.try_load_npz(p, ["x", "missing"]) is None
     _io.atomic_savez(p, x=np.ones(2))
     assert _io.try_load_npz(p, ["x"])["x"].tolist() == [1.0, 1.0]
+
+
+def test_written_files_get_the_usual_permissions(tmp_path):
+    """mkstemp's 0600 would make a saved result unreadable to others: use the umask."""
+    import os
+    p = tmp_path / "x.json"
+    _io.atomic_write_json(p, [1])
+    mask = os.umask(0)
+    os.umask(mask)
+    assert p.stat().st_mode & 0o777 == 0o666 & ~mask
