@@ -20,6 +20,12 @@ def test_hub_preset_is_ci_sizes_on_the_papers_corpus():
     assert hub.max_tokens == 800_000                                   # about the ci slice's size
 
 
+def test_the_papers_article_filter_at_local_hub_and_full_not_ci():
+    """Appendix A.1 drops articles under 500 tokens; ci is kept whole (see config.py)."""
+    assert {n: p.min_article_tokens for n, p in config.PRESETS.items()} == {
+        "ci": 0, "local": 500, "hub": 500, "full": 500}
+
+
 def test_qwem_scale(monkeypatch):
     monkeypatch.delenv("QWEM_SCALE", raising=False)
     assert config.scale_name() == "ci"
