@@ -15,7 +15,9 @@ Where each part lives (private modules, public names re-exported here):
 * ``_sampler`` (with ``_alias``): the device sampler, positive pairs ~ ``P_ij``, negatives;
 * ``_losses``: the minibatch losses and :func:`batch_value_and_grad` (dense or scatter);
 * ``_device``, ``_loop``, ``_checkpoint``: the fused device loop, :func:`train`, checkpoints;
-* ``_oracle``: :func:`expected_gradient`, the exact expectation the tests check against.
+* ``_oracle``: :func:`expected_gradient`, the exact expectation the tests check against;
+* ``_cpu`` (with ``_cpu_kernel``): ``TrainConfig(backend="cpu-kernel")``, a compiled numba
+  stream walk like word2vec's (per-pair updates, the same estimators, weights and clock).
 
 The full-batch objective ``(1/4)||W W^T - M*||^2`` is :func:`qwemlib.losses.factorization_loss`,
 ``M*`` :func:`qwemlib.stats.target_matrix` and Setting 1's ``Psi``
@@ -75,6 +77,9 @@ from ._config import CheckpointError as CheckpointError
 from ._config import TrainConfig as TrainConfig
 from ._config import TrainingDiverged as TrainingDiverged
 from ._config import TrainResult as TrainResult
+from ._cpu import CpuSampler as CpuSampler
+from ._cpu import build_cpu_sampler as build_cpu_sampler
+from ._cpu import kernel_update as kernel_update
 from ._loop import train as train
 from ._losses import batch_value_and_grad as batch_value_and_grad
 from ._losses import full_batch_gradient as full_batch_gradient
@@ -125,4 +130,7 @@ __all__ = [
     "full_batch_gradient",
     "expected_gradient",
     "load_checkpoint",
+    "CpuSampler",
+    "build_cpu_sampler",
+    "kernel_update",
 ]

@@ -73,6 +73,15 @@ class TrainConfig:
             less variance at ci. All three have the same expected loss and gradient, hence
             the same time axis. Memory of ``"exact"``: two ``(K,)`` arrays, ``K`` = number of
             co-occurring cells (``K <= V^2``; ``V^2 < 2^31`` required).
+        backend: ``"jax"`` (default: the fused device loop, ``jax.random`` sampler) or
+            ``"cpu-kernel"`` (a compiled numba kernel that walks the token stream like
+            word2vec, one SGD update per pair, the centre row reused across its window;
+            the same estimators, weights, clock and records, :mod:`qwemlib.train._cpu`).
+            ``grad_path`` and ``steps_per_call``'s fusion are the JAX path's; the kernel
+            runs ``steps_per_call`` steps per call too.
+        cpu_threads: threads of ``backend="cpu-kernel"`` (``0``: numba's default, all
+            cores; ``1``: deterministic). The random draws do not depend on it (only the
+            Hogwild races do), so it may change when resuming.
     """
 
     loss: str = "qwem"
@@ -102,6 +111,8 @@ class TrainConfig:
     grad_path: str = "auto"
     dense_max_cells: int = 2**24
     negatives: str = "unigram"
+    backend: str = "jax"
+    cpu_threads: int = 0
 
     def __post_init__(self):
         def bad(name, what):
@@ -124,6 +135,11 @@ class TrainConfig:
         if self.negatives != "unigram" and self.loss != "qwem":
             bad("negatives", f"{self.negatives!r} is implemented for loss='qwem' (Setting 1) only; "
                 "use 'unigram' for SGNS")
+        if self.backend not in ("jax", "cpu-kernel"):
+            bad("backend", "choose 'jax' (the device loop) or 'cpu-kernel' (the compiled CPU path)")
+        if isinstance(self.cpu_threads, bool) or int(self.cpu_threads) != self.cpu_threads \
+                or self.cpu_threads < 0:
+            bad("cpu_threads", "must be an integer >= 0 (0: all cores, 1: deterministic)")
         if self.record_spacing not in ("log", "linear"):
             bad("record_spacing", "choose 'log' or 'linear'")
         for name in ("dim", "steps_per_call", "batch_pos", "batch_neg", "window"):
@@ -148,7 +164,8 @@ class TrainConfig:
 
     # fields that do not change the trajectory (may differ when resuming)
     _NON_TRAJECTORY = ("steps_per_call", "checkpoint_path", "checkpoint_every", "n_records",
-                       "record_spacing", "record_steps", "n_snapshots", "record_objective")
+                       "record_spacing", "record_steps", "n_snapshots", "record_objective",
+                       "cpu_threads")
 
     def resolved_grad_path(self, vocab_size: int) -> str:
         """``"dense"`` or ``"scatter"``: the gradient path a run with ``V = vocab_size`` uses."""
@@ -187,9 +204,11 @@ class TrainResult:
         config: the :class:`TrainConfig`.
         wall_time: seconds spent in this call (compilation included).
         compile_time: seconds spent compiling.
-        pairs_per_second: ``(batch_pos + batch_neg) * steps run / (wall - compile)``.
+        pairs_per_second: ``(batch_pos + batch_neg) * steps run / (wall - compile)``
+            (``backend="cpu-kernel"``: the pairs the kernel computed per second).
         device: the JAX device the run used.
-        grad_path: the gradient path the run used (``"dense"`` or ``"scatter"``).
+        grad_path: the gradient path the run used (``"dense"`` or ``"scatter"``; ``"cpu-kernel"``
+            for ``backend="cpu-kernel"``).
     """
 
     steps: np.ndarray

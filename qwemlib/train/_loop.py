@@ -21,6 +21,7 @@ import numpy as np
 from ..stats import psi_setting1, target_matrix
 from ._checkpoint import _fingerprint, _Records, check_resumable, load_checkpoint, save_checkpoint
 from ._config import TrainConfig, TrainingDiverged, TrainResult
+from ._cpu import CpuRunner, build_cpu_sampler
 from ._device import _default_device, _make_runner, _objective, _svals
 from ._inputs import _check_corpus, _distributions
 from ._sampler import _float_dtype, build_sampler
@@ -124,7 +125,8 @@ def _train(ids, off, P_ij, P_i, cfg, resume_from, progress, evaluate_fn, t_start
     npdt = np.float64 if cfg.dtype == "float64" else np.float32
     V, d = P_i.shape[0], cfg.dim
     fp = _fingerprint(ids, off, V)
-    sampler = build_sampler(ids, off, P_i, cfg, P_ij=P_ij)
+    cpu = cfg.backend == "cpu-kernel"
+    sampler = (build_cpu_sampler if cpu else build_sampler)(ids, off, P_i, cfg, P_ij=P_ij)
     weights, Mnp, max_loss = _loss_weights(P_ij, P_i, cfg, fdt)
     M = jnp.asarray(Mnp, dtype=fdt) if Mnp is not None and cfg.record_objective else None
     del Mnp
@@ -147,7 +149,7 @@ def _train(ids, off, P_ij, P_i, cfg, resume_from, progress, evaluate_fn, t_start
         W = _initial_W(cfg, init_key, V, fdt)
         recs = _Records()
 
-    runner = _make_runner(cfg, V)
+    runner = CpuRunner(cfg, sampler) if cpu else _make_runner(cfg, V)
     lr = jnp.asarray(cfg.lr, fdt)
     total = jnp.int32(cfg.steps)
     max_loss_d = jnp.asarray(min(max_loss, float(np.finfo(npdt).max)), fdt)
@@ -208,7 +210,8 @@ def _train(ids, off, P_ij, P_i, cfg, resume_from, progress, evaluate_fn, t_start
     loop_time = time.perf_counter() - t_loop
     wall = time.perf_counter() - t_start
     n_run = step - start_step
-    pps = (cfg.batch_pos + cfg.batch_neg) * n_run / loop_time if n_run > 0 and loop_time > 0 else float("nan")
+    pairs = runner.pairs_done if cpu else (cfg.batch_pos + cfg.batch_neg) * n_run
+    pps = pairs / loop_time if n_run > 0 and loop_time > 0 else float("nan")
     rs = np.array(recs.steps, np.int64)
     return TrainResult(
         steps=rs,
@@ -224,6 +227,6 @@ def _train(ids, off, P_ij, P_i, cfg, resume_from, progress, evaluate_fn, t_start
         wall_time=wall,
         compile_time=compile_time,
         pairs_per_second=pps,
-        device=_default_device(),
-        grad_path=cfg.resolved_grad_path(V),
+        device=runner.device if cpu else _default_device(),
+        grad_path="cpu-kernel" if cpu else cfg.resolved_grad_path(V),
     )

@@ -1,0 +1,286 @@
+"""The compiled CPU kernels of ``TrainConfig(backend="cpu-kernel")`` (numba; see :mod:`._cpu`).
+
+Two kernels, each running ``n`` SGD steps in one call:
+
+* :func:`_stream_steps` (QWEM with ``negatives="unigram"`` or ``"uniform"``, and SGNS): a step
+  is ``n_c`` centre positions of the token stream, taken in blocks of ``block`` consecutive
+  positions that start at uniformly random places. For each centre ``p`` (word ``i``) the
+  kernel copies ``W_i`` into a local row, walks its window (word2vec's shrinking window:
+  ``b ~ U{1..L}`` and the offsets ``1 <= |o| <= b`` inside the article; ``b = L`` for the
+  uniform weighting) and then ``n_negc`` negatives, updating each context row ``W_j`` at once
+  and summing the centre's own update in a local buffer that is added to ``W_i`` at the end
+  of the centre (word2vec's ``neu1e``), so the centre row is read once per centre.
+* :func:`_exact_steps` (QWEM, ``negatives="exact"``): per step the exact terms
+  ``W (W^T W) + 2 * 1 (1^T W)`` with two matmuls, then ``n_cells`` co-occurring cells drawn
+  uniformly from the cell table, in blocks.
+
+Every block draws its random numbers from its own splitmix64 stream seeded by
+``(seed, step, block)``, so the draws of a step do not depend on the number of threads; the
+blocks of a step run in parallel (``prange``, Hogwild: racy row updates, no locks), with a
+barrier between steps. One thread gives a deterministic run.
+
+``frozen=False``: sequential per-pair SGD on ``W`` (in place; ``G`` unused). ``frozen=True``:
+``W`` is only read and the updates are added to ``G``: with a zero ``G`` and ``n = 1``, one
+step's update with every pair's gradient taken at the fixed ``W`` (the tests' unbiasedness
+check). The two are separate loops so that the in-place one vectorizes (a second array
+argument that may alias ``W`` defeats LLVM's vectorizer).
+
+Used in: :mod:`qwemlib.train._cpu` (the runner of :func:`qwemlib.train.train`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+_GOLD = np.uint64(0x9E3779B97F4A7C15)
+_M1 = np.uint64(0xBF58476D1CE4E5B9)
+_M2 = np.uint64(0x94D049BB133111EB)
+_INV53 = 1.0 / 9007199254740992.0  # 2^-53
+
+# loss kinds of _stream_steps
+QWEM_UNIGRAM, QWEM_UNIFORM, SGNS = 0, 1, 2
+
+
+@njit(inline="always")
+def _mix(z):
+    z = (z ^ (z >> np.uint64(30))) * _M1
+    z = (z ^ (z >> np.uint64(27))) * _M2
+    return z ^ (z >> np.uint64(31))
+
+
+@njit(inline="always")
+def _seed(seed, step, block):
+    """The start state of block ``block`` of step ``step`` (independent of the thread count)."""
+    s = _mix(np.uint64(seed) * _GOLD + np.uint64(0x5851F42D4C957F2D))
+    s = _mix(s ^ (np.uint64(step) * _M1 + _GOLD))
+    return _mix(s ^ (np.uint64(block) * _M2 + _GOLD))
+
+
+@njit(inline="always")
+def _uniform(s):
+    """``(state, u)`` with ``u`` uniform on ``[0, 1)`` (53 bits; splitmix64)."""
+    s = s + _GOLD
+    return s, np.float64(_mix(s) >> np.uint64(11)) * _INV53
+
+
+@njit(inline="always")
+def _randint(s, n):
+    s, u = _uniform(s)
+    return s, min(np.int64(u * n), n - 1)
+
+
+@njit(inline="always")
+def _alias(s, accept, alias):
+    """One draw from the Walker/Vose table ``(accept, alias)`` (as :mod:`._alias` on the device)."""
+    s, k = _randint(s, accept.shape[0])
+    s, u = _uniform(s)
+    return s, (k if u < accept[k] else np.int64(alias[k]))
+
+
+@njit(inline="always")
+def _dot(a, W, j):
+    x = a[0] * W[j, 0]
+    for k in range(1, a.shape[0]):
+        x += a[k] * W[j, k]
+    return x
+
+
+@njit(inline="always")
+def _fprime(kind, sgn, x, w):
+    """``(f(x), f'(x))`` of one pair: QWEM ``w (x^2/4 + sgn x)``; SGNS ``w softplus(sgn x)``."""
+    if kind == SGNS:
+        z = sgn * x
+        e = np.exp(-abs(z))
+        sp = max(z, 0.0) + np.log1p(e)
+        sig = 1.0 / (1.0 + e) if z >= 0 else e / (1.0 + e)  # sigmoid(z)
+        return w * sp, w * sgn * sig
+    return w * (0.25 * x * x + sgn * x), w * (0.5 * x + sgn)
+
+
+@njit(inline="always")
+def _pair(W, G, frozen, crow, acc, j, g, gbuf):
+    """``acc -= g W_j`` (the centre's buffered update) and ``W_j -= g c`` (``c`` the centre row)."""
+    gbuf[0] = g
+    gf = gbuf[0]
+    if frozen:
+        for k in range(crow.shape[0]):
+            acc[k] -= gf * W[j, k]
+            G[j, k] -= gf * crow[k]
+    else:
+        for k in range(crow.shape[0]):
+            acc[k] -= gf * W[j, k]
+            W[j, k] -= gf * crow[k]
+
+
+@njit(inline="always")
+def _free_pair(W, G, frozen, i, j, g, gbuf):
+    """One pair without a centre row: ``W_i -= g W_j``, ``W_j -= g W_i`` (old rows; ``i == j`` too)."""
+    gbuf[0] = g
+    gf = gbuf[0]
+    if frozen:
+        for k in range(W.shape[1]):
+            G[i, k] -= gf * W[j, k]
+            G[j, k] -= gf * W[i, k]
+    else:
+        for k in range(W.shape[1]):
+            ri = W[i, k]
+            rj = W[j, k]
+            W[i, k] = ri - gf * rj
+            W[j, k] -= gf * ri
+
+
+@njit(fastmath=True, parallel=True, cache=True, nogil=True)
+def _stream_steps(W, G, frozen, ids, offsets, psi, acc_w, kind, etas, step0, seed, n_c, block, dyn, L,
+                  pos_coef, n_negc, neg_coef, neg_i, neg_alias, neg_scale, max_loss, out):
+    """``len(etas)`` steps of the stream walk; ``out = [steps done, loss sum, last loss, pairs]``.
+
+    ``psi`` (V, V): QWEM's ``Psi`` (SGNS: unused); ``acc_w`` (V,): SGNS's ``Pacc`` (QWEM:
+    unused). ``pos_coef = c / B+`` per positive pair, ``neg_coef = 1 / B-`` per negative pair
+    (times ``neg_scale_i neg_scale_j`` for ``QWEM_UNIFORM``). Negatives: ``i`` the centre and
+    ``j`` from the alias table ``(neg_i, neg_alias)`` (QWEM_UNIGRAM, SGNS), or ``i, j`` uniform
+    (QWEM_UNIFORM). The run stops after the first step whose loss is non-finite or
+    ``>= max_loss``.
+    """
+    N = ids.shape[0]
+    V = W.shape[0]
+    d = W.shape[1]
+    n_blocks = (n_c + block - 1) // block
+    out[0] = 0.0
+    out[1] = 0.0
+    out[2] = 0.0
+    out[3] = 0.0
+    for s in range(etas.shape[0]):
+        eta = etas[s]
+        step = step0 + s
+        loss = 0.0
+        pairs = 0.0
+        for b in prange(n_blocks):
+            crow = np.empty(d, W.dtype)
+            acc = np.empty(d, W.dtype)
+            gbuf = np.empty(1, W.dtype)
+            sink = np.zeros(1, W.dtype)
+            js = np.empty(2 * L + n_negc, np.int64)
+            js2 = np.empty(2 * L + n_negc, np.int64)
+            ws = np.empty(2 * L + n_negc, np.float64)
+            st = _seed(seed, step, b)
+            st, p = _randint(st, N)
+            a = np.searchsorted(offsets, p, side="right") - 1
+            m = min(block, n_c - b * block)
+            for _ in range(m):
+                while offsets[a + 1] <= p:
+                    a += 1
+                lo = offsets[a]
+                hi = offsets[a + 1]
+                i = np.int64(ids[p])
+                for k in range(d):
+                    crow[k] = W[i, k]
+                    acc[k] = 0.0
+                bw = L
+                if dyn:
+                    st, bw = _randint(st, L)
+                    bw += 1
+                # first the pairs' indices and weights (their random loads overlap), then the updates
+                npos = 0
+                for o in range(-bw, bw + 1):
+                    q = p + o
+                    if o == 0 or q < lo or q >= hi:
+                        continue
+                    j = np.int64(ids[q])
+                    js[npos] = j
+                    ws[npos] = pos_coef * (acc_w[i] * acc_w[j] if kind == SGNS else psi[i, j])
+                    npos += 1
+                nt = npos
+                for _k in range(n_negc):
+                    if kind == QWEM_UNIFORM:
+                        st, i2 = _randint(st, V)
+                        st, j = _randint(st, V)
+                        js2[nt] = i2
+                        ws[nt] = neg_coef * neg_scale[i2] * neg_scale[j] * psi[i2, j]
+                        for k in range(0, d, 16):  # touch both rows (a software prefetch)
+                            sink[0] += W[i2, k] + W[j, k]
+                    else:
+                        st, j = _alias(st, neg_i, neg_alias)
+                        ws[nt] = neg_coef * (acc_w[i] * acc_w[j] if kind == SGNS else psi[i, j])
+                    js[nt] = j
+                    nt += 1
+                for t in range(nt):
+                    j = js[t]
+                    if t >= npos and kind == QWEM_UNIFORM:
+                        i2 = js2[t]
+                        f, fp = _fprime(kind, 1.0, _dot(W[i2], W, j), ws[t])
+                        _free_pair(W, G, frozen, i2, j, eta * fp, gbuf)
+                    else:
+                        f, fp = _fprime(kind, -1.0 if t < npos else 1.0, _dot(crow, W, j), ws[t])
+                        _pair(W, G, frozen, crow, acc, j, eta * fp, gbuf)
+                    loss += f
+                pairs += nt
+                for k in range(d):
+                    if frozen:
+                        G[i, k] += acc[k]
+                    else:
+                        W[i, k] += acc[k]
+                p += 1
+                if p == N:
+                    p = 0
+                    a = 0
+        out[0] += 1.0
+        out[1] += loss
+        out[2] = loss
+        out[3] += pairs
+        if not (np.isfinite(loss) and loss < max_loss):
+            break
+
+
+@njit(fastmath=True, parallel=True, cache=True, nogil=True)
+def _exact_steps(W, G, frozen, cells, cell_w, etas, step0, seed, n_cells, block, max_loss, out):
+    """``len(etas)`` steps of ``negatives="exact"``; ``out`` as in :func:`_stream_steps`.
+
+    Per step: ``W -= eta (W (W^T W) + 2 * 1 (1^T W))`` (the exact terms, evaluated at
+    the step's start), then ``n_cells`` cells ``k ~ U{0..K-1}``, each the pair
+    ``(cells[k] // V, cells[k] % V)`` with the linear term's per-pair gradient
+    ``-2 cell_w[k] / n_cells``. Loss: ``(1/4)||W^T W||^2 + ||W^T 1||^2 - 2 mean(w x)``.
+    """
+    V = W.shape[0]
+    K = cells.shape[0]
+    n_blocks = (n_cells + block - 1) // block
+    out[0] = 0.0
+    out[1] = 0.0
+    out[2] = 0.0
+    out[3] = 0.0
+    coef = -2.0 / n_cells
+    for s in range(etas.shape[0]):
+        eta = etas[s]
+        step = step0 + s
+        gram = np.dot(W.T, W)
+        col = W.sum(axis=0)
+        D = np.dot(W, gram)
+        loss = 0.25 * np.sum(gram * gram) + np.sum(col * col)
+        for r in prange(V):  # explicit loops: G is a (1, 1) dummy unless frozen
+            for k in range(W.shape[1]):
+                u = eta * (D[r, k] + 2.0 * col[k])
+                if frozen:
+                    G[r, k] -= u
+                else:
+                    W[r, k] -= u
+        for b in prange(n_blocks):
+            gbuf = np.empty(1, W.dtype)
+            st = _seed(seed, step, b)
+            m = min(block, n_cells - b * block)
+            part = 0.0
+            for _ in range(m):
+                st, k = _randint(st, K)
+                c = np.int64(cells[k])
+                i = c // V
+                j = c - i * V
+                w = coef * cell_w[k]
+                x = _dot(W[i], W, j)
+                part += w * x
+                _free_pair(W, G, frozen, i, j, eta * w, gbuf)
+            loss += part
+        out[0] += 1.0
+        out[1] += loss
+        out[2] = loss
+        out[3] += n_cells
+        if not (np.isfinite(loss) and loss < max_loss):
+            break
