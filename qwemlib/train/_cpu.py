@@ -186,25 +186,32 @@ def _weights_np(weights, kind, fdt):
     return _readonly(w, fdt), dummy1
 
 
-def _run(W, G, sampler: CpuSampler, psi, acc, etas, step0, seed, max_loss):
+def _run(W, G, sampler: CpuSampler, psi, acc, etas, step0, seed, max_loss, lanes=1):
     """Run ``len(etas)`` steps; ``G=None``: in place on ``W``, else ``W`` frozen, updates into ``G``.
 
-    Returns ``[steps done, loss sum, last loss, pairs]``.
+    Returns ``(k, losses (k,), pairs)``: the steps done (up to and including the first whose
+    loss is non-finite or ``>= max_loss``), their batch losses and the pairs computed.
     """
-    out = np.zeros(4)
+    n = len(etas)
     frozen = G is not None
     G = G if frozen else np.zeros((1, 1), W.dtype)
     etas = np.asarray(etas, np.float64)
     if sampler.kind is None:
+        loss = np.full(n, np.nan)
         _exact_steps(W, G, frozen, sampler.cells, sampler.cell_w, etas, np.int64(step0), np.int64(seed),
-                     np.int64(sampler.batch_pos), np.int64(CELL_BLOCK), float(max_loss), out)
+                     np.int64(sampler.batch_pos), np.int64(CELL_BLOCK), float(max_loss), loss)
+        pairs = np.full(n, float(sampler.batch_pos))
     else:
+        lane_loss, lane_pairs = np.zeros((lanes, n)), np.zeros((lanes, n))
         _stream_steps(W, G, frozen, sampler.ids, sampler.offsets, psi, acc, np.int64(sampler.kind), etas,
                       np.int64(step0), np.int64(seed), np.int64(sampler.n_c), np.int64(BLOCK),
                       bool(sampler.dynamic), np.int64(sampler.window), float(sampler.pos_coef),
                       np.int64(sampler.n_negc), float(sampler.neg_coef), sampler.neg_accept,
-                      sampler.neg_alias, sampler.neg_scale, float(max_loss), out)
-    return out
+                      sampler.neg_alias, sampler.neg_scale, lane_loss, lane_pairs)
+        loss, pairs = lane_loss.sum(axis=0), lane_pairs.sum(axis=0)
+    bad = np.flatnonzero(~(np.isfinite(loss) & (loss < max_loss)))
+    k = int(bad[0]) + 1 if bad.size else n
+    return k, loss[:k], float(pairs[:k].sum())
 
 
 class CpuRunner:
@@ -238,13 +245,14 @@ class CpuRunner:
         prev = numba.get_num_threads()
         numba.set_num_threads(self.threads)
         try:
-            out = _run(W, None, sampler, *self._w, etas, step0, self.cfg.seed, float(max_loss))
+            k, loss, pairs = _run(W, None, sampler, *self._w, etas, step0, self.cfg.seed, float(max_loss),
+                                  lanes=self.threads)
         finally:
             numba.set_num_threads(prev)
-        k = int(out[0])
-        self.pairs_done += out[3]
-        ok = bool(k == n and np.isfinite(out[2]) and out[2] < float(max_loss) or n == 0)
-        return W, k, out[1], out[2], ok and bool(np.all(np.isfinite(W)))
+        self.pairs_done += pairs
+        last = float(loss[-1]) if k else 0.0
+        ok = bool(np.all(np.isfinite(loss)) and np.all(loss < float(max_loss)))
+        return W, k, float(loss.sum()), last, ok and bool(np.all(np.isfinite(W)))
 
 
 def kernel_update(W, sampler: CpuSampler, weights, cfg: TrainConfig, step: int = 0, *,
@@ -266,12 +274,11 @@ def kernel_update(W, sampler: CpuSampler, weights, cfg: TrainConfig, step: int =
     prev = numba.get_num_threads()
     numba.set_num_threads(1)
     try:
+        seed = cfg.seed if seed is None else seed
         if frozen:
             Ww = np.zeros_like(Wr)
-            out = _run(Wr, Ww, sampler, psi, acc, eta, step, cfg.seed if seed is None else seed, np.inf)
-            return float(out[1]), Ww
+            return float(_run(Wr, Ww, sampler, psi, acc, eta, step, seed, np.inf)[1][0]), Ww
         W0 = Wr.copy()
-        out = _run(Wr, None, sampler, psi, acc, eta, step, cfg.seed if seed is None else seed, np.inf)
-        return float(out[1]), Wr - W0
+        return float(_run(Wr, None, sampler, psi, acc, eta, step, seed, np.inf)[1][0]), Wr - W0
     finally:
         numba.set_num_threads(prev)

@@ -132,109 +132,109 @@ def _free_pair(W, G, frozen, i, j, g, gbuf):
 
 @njit(fastmath=True, parallel=True, cache=True, nogil=True)
 def _stream_steps(W, G, frozen, ids, offsets, psi, acc_w, kind, etas, step0, seed, n_c, block, dyn, L,
-                  pos_coef, n_negc, neg_coef, neg_i, neg_alias, neg_scale, max_loss, out):
-    """``len(etas)`` steps of the stream walk; ``out = [steps done, loss sum, last loss, pairs]``.
+                  pos_coef, n_negc, neg_coef, neg_i, neg_alias, neg_scale, lane_loss, lane_pairs):
+    """``len(etas)`` steps of the stream walk on ``T = len(lane_loss)`` lanes (threads).
 
+    Lane ``t`` runs the blocks ``t, t + T, ...`` of every step in turn, with no barrier
+    between steps inside the call (Hogwild); ``lane_loss[t, s]`` and ``lane_pairs[t, s]`` get
+    its share of step ``s``'s loss and pair count. A lane stops at a non-finite loss.
     ``psi`` (V, V): QWEM's ``Psi`` (SGNS: unused); ``acc_w`` (V,): SGNS's ``Pacc`` (QWEM:
     unused). ``pos_coef = c / B+`` per positive pair, ``neg_coef = 1 / B-`` per negative pair
     (times ``neg_scale_i neg_scale_j`` for ``QWEM_UNIFORM``). Negatives: ``i`` the centre and
     ``j`` from the alias table ``(neg_i, neg_alias)`` (QWEM_UNIGRAM, SGNS), or ``i, j`` uniform
-    (QWEM_UNIFORM). The run stops after the first step whose loss is non-finite or
-    ``>= max_loss``.
+    (QWEM_UNIFORM).
     """
     N = ids.shape[0]
     V = W.shape[0]
     d = W.shape[1]
     n_blocks = (n_c + block - 1) // block
-    out[0] = 0.0
-    out[1] = 0.0
-    out[2] = 0.0
-    out[3] = 0.0
-    for s in range(etas.shape[0]):
-        eta = etas[s]
-        step = step0 + s
-        loss = 0.0
-        pairs = 0.0
-        for b in prange(n_blocks):
-            crow = np.empty(d, W.dtype)
-            acc = np.empty(d, W.dtype)
-            gbuf = np.empty(1, W.dtype)
-            sink = np.zeros(1, W.dtype)
-            js = np.empty(2 * L + n_negc, np.int64)
-            js2 = np.empty(2 * L + n_negc, np.int64)
-            ws = np.empty(2 * L + n_negc, np.float64)
-            st = _seed(seed, step, b)
-            st, p = _randint(st, N)
-            a = np.searchsorted(offsets, p, side="right") - 1
-            m = min(block, n_c - b * block)
-            for _ in range(m):
-                while offsets[a + 1] <= p:
-                    a += 1
-                lo = offsets[a]
-                hi = offsets[a + 1]
-                i = np.int64(ids[p])
-                for k in range(d):
-                    crow[k] = W[i, k]
-                    acc[k] = 0.0
-                bw = L
-                if dyn:
-                    st, bw = _randint(st, L)
-                    bw += 1
-                # first the pairs' indices and weights (their random loads overlap), then the updates
-                npos = 0
-                for o in range(-bw, bw + 1):
-                    q = p + o
-                    if o == 0 or q < lo or q >= hi:
-                        continue
-                    j = np.int64(ids[q])
-                    js[npos] = j
-                    ws[npos] = pos_coef * (acc_w[i] * acc_w[j] if kind == SGNS else psi[i, j])
-                    npos += 1
-                nt = npos
-                for _k in range(n_negc):
-                    if kind == QWEM_UNIFORM:
-                        st, i2 = _randint(st, V)
-                        st, j = _randint(st, V)
-                        js2[nt] = i2
-                        ws[nt] = neg_coef * neg_scale[i2] * neg_scale[j] * psi[i2, j]
-                        for k in range(0, d, 16):  # touch both rows (a software prefetch)
-                            sink[0] += W[i2, k] + W[j, k]
-                    else:
-                        st, j = _alias(st, neg_i, neg_alias)
-                        ws[nt] = neg_coef * (acc_w[i] * acc_w[j] if kind == SGNS else psi[i, j])
-                    js[nt] = j
-                    nt += 1
-                for t in range(nt):
-                    j = js[t]
-                    if t >= npos and kind == QWEM_UNIFORM:
-                        i2 = js2[t]
-                        f, fp = _fprime(kind, 1.0, _dot(W[i2], W, j), ws[t])
-                        _free_pair(W, G, frozen, i2, j, eta * fp, gbuf)
-                    else:
-                        f, fp = _fprime(kind, -1.0 if t < npos else 1.0, _dot(crow, W, j), ws[t])
-                        _pair(W, G, frozen, crow, acc, j, eta * fp, gbuf)
-                    loss += f
-                pairs += nt
-                for k in range(d):
-                    if frozen:
-                        G[i, k] += acc[k]
-                    else:
-                        W[i, k] += acc[k]
-                p += 1
-                if p == N:
-                    p = 0
-                    a = 0
-        out[0] += 1.0
-        out[1] += loss
-        out[2] = loss
-        out[3] += pairs
-        if not (np.isfinite(loss) and loss < max_loss):
-            break
+    T = lane_loss.shape[0]
+    for t in prange(T):
+        crow = np.empty(d, W.dtype)
+        acc = np.empty(d, W.dtype)
+        gbuf = np.empty(1, W.dtype)
+        sink = np.zeros(1, W.dtype)
+        js = np.empty(2 * L + n_negc, np.int64)
+        js2 = np.empty(2 * L + n_negc, np.int64)
+        ws = np.empty(2 * L + n_negc, np.float64)
+        for s in range(etas.shape[0]):
+            eta = etas[s]
+            step = step0 + s
+            loss = 0.0
+            pairs = 0.0
+            for b in range(t, n_blocks, T):
+                st = _seed(seed, step, b)
+                st, p = _randint(st, N)
+                a = np.searchsorted(offsets, p, side="right") - 1
+                m = min(block, n_c - b * block)
+                for _ in range(m):
+                    while offsets[a + 1] <= p:
+                        a += 1
+                    lo = offsets[a]
+                    hi = offsets[a + 1]
+                    i = np.int64(ids[p])
+                    for k in range(d):
+                        crow[k] = W[i, k]
+                        acc[k] = 0.0
+                    bw = L
+                    if dyn:
+                        st, bw = _randint(st, L)
+                        bw += 1
+                    # first the pairs' indices and weights (their random loads overlap), then the updates
+                    npos = 0
+                    for o in range(-bw, bw + 1):
+                        q = p + o
+                        if o == 0 or q < lo or q >= hi:
+                            continue
+                        j = np.int64(ids[q])
+                        js[npos] = j
+                        ws[npos] = pos_coef * (acc_w[i] * acc_w[j] if kind == SGNS else psi[i, j])
+                        npos += 1
+                    nt = npos
+                    for _k in range(n_negc):
+                        if kind == QWEM_UNIFORM:
+                            st, i2 = _randint(st, V)
+                            st, j = _randint(st, V)
+                            js2[nt] = i2
+                            ws[nt] = neg_coef * neg_scale[i2] * neg_scale[j] * psi[i2, j]
+                            for k in range(0, d, 16):  # touch both rows (a software prefetch)
+                                sink[0] += W[i2, k] + W[j, k]
+                        else:
+                            st, j = _alias(st, neg_i, neg_alias)
+                            ws[nt] = neg_coef * (acc_w[i] * acc_w[j] if kind == SGNS else psi[i, j])
+                        js[nt] = j
+                        nt += 1
+                    for u in range(nt):
+                        j = js[u]
+                        if u >= npos and kind == QWEM_UNIFORM:
+                            i2 = js2[u]
+                            f, fp = _fprime(kind, 1.0, _dot(W[i2], W, j), ws[u])
+                            _free_pair(W, G, frozen, i2, j, eta * fp, gbuf)
+                        else:
+                            f, fp = _fprime(kind, -1.0 if u < npos else 1.0, _dot(crow, W, j), ws[u])
+                            _pair(W, G, frozen, crow, acc, j, eta * fp, gbuf)
+                        loss += f
+                    pairs += nt
+                    for k in range(d):
+                        if frozen:
+                            G[i, k] += acc[k]
+                        else:
+                            W[i, k] += acc[k]
+                    p += 1
+                    if p == N:
+                        p = 0
+                        a = 0
+            lane_loss[t, s] = loss
+            lane_pairs[t, s] = pairs
+            if not np.isfinite(loss):
+                break
 
 
 @njit(fastmath=True, parallel=True, cache=True, nogil=True)
-def _exact_steps(W, G, frozen, cells, cell_w, etas, step0, seed, n_cells, block, max_loss, out):
-    """``len(etas)`` steps of ``negatives="exact"``; ``out`` as in :func:`_stream_steps`.
+def _exact_steps(W, G, frozen, cells, cell_w, etas, step0, seed, n_cells, block, max_loss, step_loss):
+    """``len(etas)`` steps of ``negatives="exact"``; ``step_loss[s]`` gets step ``s``'s loss.
+
+    The run stops after the first step whose loss is non-finite or ``>= max_loss``.
 
     Per step: ``W -= eta (W (W^T W) + 2 * 1 (1^T W))`` (the exact terms, evaluated at
     the step's start), then ``n_cells`` cells ``k ~ U{0..K-1}``, each the pair
@@ -244,10 +244,6 @@ def _exact_steps(W, G, frozen, cells, cell_w, etas, step0, seed, n_cells, block,
     V = W.shape[0]
     K = cells.shape[0]
     n_blocks = (n_cells + block - 1) // block
-    out[0] = 0.0
-    out[1] = 0.0
-    out[2] = 0.0
-    out[3] = 0.0
     coef = -2.0 / n_cells
     for s in range(etas.shape[0]):
         eta = etas[s]
@@ -278,9 +274,6 @@ def _exact_steps(W, G, frozen, cells, cell_w, etas, step0, seed, n_cells, block,
                 part += w * x
                 _free_pair(W, G, frozen, i, j, eta * w, gbuf)
             loss += part
-        out[0] += 1.0
-        out[1] += loss
-        out[2] = loss
-        out[3] += n_cells
+        step_loss[s] = loss
         if not (np.isfinite(loss) and loss < max_loss):
             break
