@@ -1,4 +1,4 @@
-"""Training throughput: qwemlib's JAX trainer (QWEM, SGNS) next to gensim Word2Vec.
+"""Training throughput: qwemlib's trainers (JAX, and the compiled CPU kernel) next to gensim Word2Vec.
 
 Prints one table: pairs/s of ``qwemlib.train`` (compilation excluded) for QWEM, with each
 of its estimators ``TrainConfig.negatives`` side by side (``unigram``, the paper's sampler;
@@ -13,6 +13,15 @@ shrinking window's mean half-width) plus ``negative`` negatives per positive, so
 table also shows gensim's implied pairs/s = words/s x (pairs per word).
 If JAX sees a GPU, the local-sample measurement is run on it as well.
 
+``--backends jax,cpu-kernel`` (the default) also times ``TrainConfig(backend="cpu-kernel")``,
+the numba stream walk (qwemlib.train._cpu: per-pair updates, the centre row reused across its
+window, Hogwild over the cores), for QWEM with every estimator and SGNS; its pairs are the
+ones it computed (in-article positives, negatives, cells). Every row gets its ratio to
+gensim's implied pairs/s measured in the same run (the issue's yardstick), and its CPU
+seconds per wall second (the machine is shared: the load average is printed at the start
+and the end). gensim's *effective* pairs/s counts only the words its subsampling keeps
+(``sample=1e-5``; its window then spans kept words): the work it really does.
+
 ``--overlap-curve`` instead trains QWEM at ci with :data:`CI_CURVE_CONFIG` (the
 configuration of tests/test_train.py's slow d = 50 test), once per estimator in
 ``--negatives`` (equal pair budgets), and prints, at each record step, the theory time, wall
@@ -22,7 +31,7 @@ of W next to sqrt(lambda_k). ``--reach-095`` uses instead each estimator's confi
 
 Usage:
     python bench/bench_train.py [--steps 20] [--batch 50000,250000] [--negatives unigram,uniform]
-                                [--local] [--no-gensim]
+                                [--local] [--no-gensim] [--backends jax,cpu-kernel] [--no-ci]
     python bench/bench_train.py --overlap-curve [--curve-steps 800] [--negatives unigram,uniform,exact]
     python bench/bench_train.py --overlap-curve --reach-095 [--negatives uniform,exact]
 """
@@ -58,17 +67,22 @@ CI_095_CONFIGS = {
 }
 
 
-def bench_qwemlib(corpus, co, loss, dim, steps, batch, path, negatives="unigram"):
+def bench_qwemlib(corpus, co, loss, dim, steps, batch, path, negatives="unigram", backend="jax"):
+    """``(pairs/s, compile s, device, CPU seconds per wall second)`` of one short run."""
     from qwemlib import train as T
 
     steps = max(3, min(steps, int(steps * 50_000 / batch))) if path == "scatter" else steps
+    if backend == "cpu-kernel":  # >= 3e7 pairs, so that the final record (an SVD) does not dominate
+        steps = max(steps, int(np.ceil(3e7 / (2 * batch))))
     cfg = T.TrainConfig(loss=loss, dim=dim, window=co.window, steps=steps,
                         lr=1e-6 if loss == "qwem" else 1e-2,
                         batch_pos=batch, batch_neg=batch, schedule="constant", init_scale=1e-2,
                         n_records=2, steps_per_call=steps, record_objective=False, grad_path=path,
-                        negatives=negatives)
+                        negatives=negatives, backend=backend)
+    c0, t0 = time.process_time(), time.perf_counter()
     res = T.train(corpus.ids, corpus.article_offsets, co, cfg, progress=False)
-    return res.pairs_per_second, res.compile_time, res.device
+    cpu = (time.process_time() - c0) / (time.perf_counter() - t0)
+    return res.pairs_per_second, res.compile_time, res.device, cpu
 
 
 def overlap_curve(steps: int, records: int = 8, negatives: str = "unigram", reach_095: bool = False,
@@ -122,10 +136,18 @@ def bench_gensim(corpus, dim, window, workers=2, epochs=1):
     m = Word2Vec(vector_size=dim, window=window, sg=1, negative=5, min_count=1, workers=workers,
                  sample=1e-5, seed=0)
     m.build_vocab(sents)
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     m.train(sents, total_examples=len(sents), epochs=epochs)
     dt = time.perf_counter() - t
-    return n_words * epochs / dt, n_words
+    return n_words * epochs / dt, n_words, (time.process_time() - c) / dt
+
+
+def gensim_kept_fraction(unigram, sample=1e-5):
+    """The fraction of the tokens gensim's subsampling keeps: ``min(1, (sqrt(f/s) + 1) s / f)``."""
+    u = np.asarray(unigram, dtype=np.float64)
+    f = u / u.sum()
+    keep = np.minimum(1.0, (np.sqrt(f / sample) + 1) * sample / np.where(f > 0, f, 1.0))
+    return float((u * keep).sum() / u.sum())
 
 
 def main(argv=None):
@@ -143,6 +165,9 @@ def main(argv=None):
     ap.add_argument("--reach-095", dest="reach_095", action="store_true",
                     help="--overlap-curve with each estimator's CI_095_CONFIGS configuration")
     ap.add_argument("--local", action="store_true", help="also the first local-sample shard, V=10k, d=200")
+    ap.add_argument("--no-ci", dest="no_ci", action="store_true", help="skip the ci corpus (with --local)")
+    ap.add_argument("--backends", default="jax,cpu-kernel",
+                    help="comma-separated TrainConfig.backend values to time")
     ap.add_argument("--no-gensim", action="store_true")
     args = ap.parse_args(argv)
     negs = (args.negatives or ("uniform,exact" if args.reach_095 else "unigram,uniform,exact")).split(",")
@@ -162,39 +187,56 @@ def main(argv=None):
 
     plat, kind = _jax_device()
     print(f"JAX device: {plat} {kind}  (JAX_PLATFORMS={os.environ.get('JAX_PLATFORMS', '')!r}); "
-          f"CPU cores: {os.cpu_count()}")
-    runs = [("ci", "wikipedia/20150523.en-ci", 2000, 50, None)]
+          f"CPU cores: {os.cpu_count()}; load average at start: {os.getloadavg()}")
+    runs = [] if args.no_ci and args.local else [("ci", "wikipedia/20150523.en-ci", 2000, 50, None)]
     if args.local or plat == "gpu":
         runs.append(("local shard 0", "wikipedia/20150523.en-sample", 10_000, 200, 1))
+    backends = args.backends.split(",")
 
     rows = []
     for name, src, Vs, dim, shards in runs:
         corpus = C.load_corpus(src, Vs, max_shards=shards) if shards else C.load_corpus(src, Vs)
         co = S.count_cooccurrences(corpus.ids, corpus.article_offsets, Vs, window=16)
-        for loss in ("qwem", "sgns"):
-            for batch in (int(b) for b in args.batch.split(",")):
-                for path in args.paths.split(","):
-                    # QWEM's estimators side by side; SGNS has only word2vec's negatives
-                    for neg in (negs if loss == "qwem" else ["unigram"]):
-                        pps, comp, dev = bench_qwemlib(corpus, co, loss, dim, args.steps, batch, path, neg)
-                        label = f"qwemlib {loss}" + (f" negatives={neg}" if loss == "qwem" else "")
-                        rows.append((name, f"{label} {path} B={batch:,}+{batch:,}", dev,
-                                     f"{pps:,.0f} pairs/s", f"{2 * batch / pps * 1e3:.0f} ms/step; "
-                                     f"compile {comp:.1f} s"))
-                        print(rows[-1])
+        first = len(rows)
+        for backend in backends:
+            for loss in ("qwem", "sgns"):
+                for batch in (int(b) for b in args.batch.split(",")):
+                    # the kernel has one update rule; the JAX path two gradient paths
+                    for path in (args.paths.split(",") if backend == "jax" else ["cpu-kernel"]):
+                        # QWEM's estimators side by side; SGNS has only word2vec's negatives
+                        for neg in (negs if loss == "qwem" else ["unigram"]):
+                            pps, comp, dev, cpu = bench_qwemlib(corpus, co, loss, dim, args.steps, batch,
+                                                                "auto" if backend != "jax" else path, neg,
+                                                                backend)
+                            label = f"qwemlib {loss}" + (f" negatives={neg}" if loss == "qwem" else "")
+                            rows.append(dict(corpus=name, trainer=f"{label} {path} B={batch:,}+{batch:,}",
+                                             device=dev, pps=pps, cpu=cpu,
+                                             note=f"{2 * batch / pps * 1e3:.0f} ms/step; "
+                                                  f"compile {comp:.1f} s"))
+                            print(rows[-1], flush=True)
         if not args.no_gensim:
-            wps, n = bench_gensim(corpus, dim, 16)
+            wps, n, cpu = bench_gensim(corpus, dim, 16)
             # pairs per centre word: 2 * mean shrinking half-width ((L+1)/2) positives, x(1+5) with negatives
             ppw = 2 * (16 + 1) / 2 * (1 + 5)
-            rows.append((name, "gensim sg=1 neg=5 w=16 (2 workers)", "cpu",
-                         f"{wps:,.0f} words/s", f"~{wps * ppw:,.0f} pairs/s implied ({n:,} words)"))
-            print(rows[-1])
+            kept = gensim_kept_fraction(co.unigram)
+            gens = wps * ppw
+            rows.append(dict(corpus=name, trainer="gensim sg=1 neg=5 w=16 (2 workers), implied", device="cpu",
+                             pps=gens, cpu=cpu,
+                             note=f"{wps:,.0f} words/s x {ppw:.0f} pairs/word ({n:,} words)"))
+            rows.append(dict(corpus=name, trainer="gensim, effective (kept words only)", device="cpu",
+                             pps=gens * kept, cpu=cpu, note=f"subsampling keeps {kept:.1%} of the words"))
+            print(rows[-2:], flush=True)
+            for r in rows[first:]:
+                r["ratio"] = r["pps"] / gens
 
     print()
-    print("| corpus | trainer | device | throughput | note |")
-    print("|---|---|---|---|---|")
+    print(f"load average at the end: {os.getloadavg()} (the machine is shared with other jobs)")
+    print("| corpus | trainer | device | pairs/s | / gensim implied | CPU s per s | note |")
+    print("|---|---|---|---|---|---|---|")
     for r in rows:
-        print("| " + " | ".join(r) + " |")
+        ratio = f"{r['ratio']:.2f}" if "ratio" in r else "-"
+        print(f"| {r['corpus']} | {r['trainer']} | {r['device']} | {r['pps']:,.0f} | {ratio} | "
+              f"{r['cpu']:.2f} | {r['note']} |")
 
 
 if __name__ == "__main__":

@@ -261,18 +261,27 @@ def _exact_steps(W, G, frozen, cells, cell_w, etas, step0, seed, n_cells, block,
                     W[r, k] -= u
         for b in prange(n_blocks):
             gbuf = np.empty(1, W.dtype)
+            sink = np.zeros(1, W.dtype)
             st = _seed(seed, step, b)
             m = min(block, n_cells - b * block)
-            part = 0.0
-            for _ in range(m):
+            cs = np.empty(m, np.int64)
+            cw = np.empty(m, np.float64)
+            for u in range(m):  # the draws and their table loads first (independent misses overlap)
                 st, k = _randint(st, K)
-                c = np.int64(cells[k])
-                i = c // V
-                j = c - i * V
-                w = coef * cell_w[k]
+                cs[u] = cells[k]
+                cw[u] = coef * cell_w[k]
+            part = 0.0
+            for u in range(m):
+                i = cs[u] // V
+                j = cs[u] - i * V
+                if u + 1 < m:  # touch the next pair's rows (a software prefetch)
+                    i1 = cs[u + 1] // V
+                    j1 = cs[u + 1] - i1 * V
+                    for k in range(0, W.shape[1], 16):
+                        sink[0] += W[i1, k] + W[j1, k]
                 x = _dot(W[i], W, j)
-                part += w * x
-                _free_pair(W, G, frozen, i, j, eta * w, gbuf)
+                part += cw[u] * x
+                _free_pair(W, G, frozen, i, j, eta * cw[u], gbuf)
             loss += part
         step_loss[s] = loss
         if not (np.isfinite(loss) and loss < max_loss):
