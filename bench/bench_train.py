@@ -67,7 +67,7 @@ CI_095_CONFIGS = {
 }
 
 
-def bench_qwemlib(corpus, co, loss, dim, steps, batch, path, negatives="unigram", backend="jax"):
+def bench_qwemlib(corpus, co, loss, dim, steps, batch, path, negatives="unigram", backend="jax", threads=0):
     """``(pairs/s, compile s, device, CPU seconds per wall second)`` of one short run."""
     from qwemlib import train as T
 
@@ -78,7 +78,7 @@ def bench_qwemlib(corpus, co, loss, dim, steps, batch, path, negatives="unigram"
                         lr=1e-6 if loss == "qwem" else 1e-2,
                         batch_pos=batch, batch_neg=batch, schedule="constant", init_scale=1e-2,
                         n_records=2, steps_per_call=steps, record_objective=False, grad_path=path,
-                        negatives=negatives, backend=backend)
+                        negatives=negatives, backend=backend, cpu_threads=threads)
     c0, t0 = time.process_time(), time.perf_counter()
     res = T.train(corpus.ids, corpus.article_offsets, co, cfg, progress=False)
     cpu = (time.process_time() - c0) / (time.perf_counter() - t0)
@@ -168,6 +168,8 @@ def main(argv=None):
     ap.add_argument("--no-ci", dest="no_ci", action="store_true", help="skip the ci corpus (with --local)")
     ap.add_argument("--backends", default="jax,cpu-kernel",
                     help="comma-separated TrainConfig.backend values to time")
+    ap.add_argument("--cpu-threads", dest="cpu_threads", default="1,2",
+                    help="comma-separated TrainConfig.cpu_threads values for the cpu-kernel rows (0: all)")
     ap.add_argument("--no-gensim", action="store_true")
     args = ap.parse_args(argv)
     negs = (args.negatives or ("uniform,exact" if args.reach_095 else "unigram,uniform,exact")).split(",")
@@ -202,12 +204,15 @@ def main(argv=None):
             for loss in ("qwem", "sgns"):
                 for batch in (int(b) for b in args.batch.split(",")):
                     # the kernel has one update rule; the JAX path two gradient paths
-                    for path in (args.paths.split(",") if backend == "jax" else ["cpu-kernel"]):
+                    paths = (args.paths.split(",") if backend == "jax"
+                             else [f"cpu-kernel threads={t}" for t in args.cpu_threads.split(",")])
+                    for path in paths:
                         # QWEM's estimators side by side; SGNS has only word2vec's negatives
                         for neg in (negs if loss == "qwem" else ["unigram"]):
-                            pps, comp, dev, cpu = bench_qwemlib(corpus, co, loss, dim, args.steps, batch,
-                                                                "auto" if backend != "jax" else path, neg,
-                                                                backend)
+                            jax_path = backend == "jax"
+                            pps, comp, dev, cpu = bench_qwemlib(
+                                corpus, co, loss, dim, args.steps, batch, path if jax_path else "auto",
+                                neg, backend, 0 if jax_path else int(path.split("=")[1]))
                             label = f"qwemlib {loss}" + (f" negatives={neg}" if loss == "qwem" else "")
                             rows.append(dict(corpus=name, trainer=f"{label} {path} B={batch:,}+{batch:,}",
                                              device=dev, pps=pps, cpu=cpu,
