@@ -45,8 +45,8 @@ preset. This script does that work once and writes small files that the chapters
     The note: command, commit, corpus, preset, machine, date, what each file holds.
 
 Every preset runs the same pipeline (statistics, the three closed forms, gensim, the
-benchmarks); SGD runs at ci, and elsewhere only with ``--train`` (it needs a GPU at the
-local preset). gensim trains ``--gensim-epochs`` epochs: 10 by default at ci, 3 at the
+benchmarks); SGD runs at ci, and elsewhere only with ``--train`` (no SGD run is stored
+at local yet). gensim trains ``--gensim-epochs`` epochs: 10 by default at ci, 3 at the
 other presets (about 8 minutes per epoch of the 65 M-token local corpus on 2 cores).
 
 Usage:
@@ -102,7 +102,7 @@ def main_linear_sgd(preset, argv, out_dir: Path | None = None) -> int:
     """``--only linear-sgd``: book/07's SGD check alone (:func:`qwemlib.experiments.run_linear_sgd`),
     writing ``linear_sgd.npz`` and its README section (the other stored files are left untouched)."""
     if preset.name != "ci":
-        raise SystemExit(f"--only linear-sgd runs at ci only (at {preset.name} QWEM SGD needs a GPU)")
+        raise SystemExit(f"--only linear-sgd runs at ci only (at {preset.name}, use --train)")
     experiments.run_linear_sgd(preset, _command(argv), out_dir)
     return 0
 
@@ -227,8 +227,8 @@ def main(argv=None) -> int:
         meta["timings_s"]["features (book/06)"] = time.perf_counter() - t
         results.save_npz(out_dir / "linear_structure.npz", **ls_arrays)
         if not do_train:
-            notes.append("No SGD at this preset: training QWEM and word2vec on 65 M tokens at "
-                         "V = 10,000, d = 200 needs a GPU (`--train`). The QWEM column of book/06 is "
+            notes.append("No SGD runs are stored at this preset yet (`--train` makes them). The QWEM "
+                         "column of book/06 is "
                          "therefore the closed form svd(M*) (what QWEM SGD converges to, Theorem 1), and "
                          f"its word2vec column is gensim's Word2Vec, trained {epochs} epochs on the same "
                          f"tokens ({f'ci uses {GENSIM_EPOCHS}' if epochs != GENSIM_EPOCHS else 'as at ci'}).")

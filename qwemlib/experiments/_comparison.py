@@ -129,7 +129,7 @@ def _source_lines(meta: dict, preset) -> list[str]:
     if "gensim" in meta:
         lines.append(f"  gensim: {meta['gensim']['epochs']} epochs, {meta['timings_s']['gensim']:.0f} s")
     if "sgd" not in meta:
-        lines.append("  no SGD at this preset (it needs a GPU): no 'word2vec (SGNS)' or 'QWEM (SGD)' rows")
+        lines.append("  no SGD run stored at this preset yet: no 'word2vec (SGNS)' or 'QWEM (SGD)' rows")
     return lines
 
 

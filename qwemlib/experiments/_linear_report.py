@@ -292,9 +292,8 @@ def rise_times(ls: LinearStructure, sgd: LinearSGD | None, preset: str = "this",
                     f"{ratio_sgd_med:.2f}" + (f". Outside that factor: {'; '.join(misses)}" if misses else "")
                     + ".")
     else:
-        sgd_text = (f"No SGD run is stored at the {preset} preset (QWEM SGD at V = {ls.V:,}, d = {ls.D} "
-                    "needs a GPU, which we do not have), so the prediction is checked against the gradient "
-                    "flow only.")
+        sgd_text = (f"No SGD run is stored at the {preset} preset yet (QWEM SGD at V = {ls.V:,}, "
+                    f"d = {ls.D}), so the prediction is checked against the gradient flow only.")
     r_flow = timing["t_flow / t_pred"].astype(float)
     lines = [sgd_text, f"sigma = {_C['flow_sigma']:g}: tau_1 = {tau[0]:.4f}, tau_d = {tau[-1]:.4f}; "
              f"flow with {ls.flow_nsteps} steps"]
@@ -351,7 +350,7 @@ def check_sgd_timing(rise: RiseTimes, factor: float = 1.5, preset: str = "this")
     per-family count uses the factor of :func:`rise_times` (1.5 in the chapter).
     """
     if rise.ratio_sgd_med is None:
-        return f"SGD: not checked at the {preset} preset (no SGD run stored: it needs a GPU)"
+        return f"SGD: not checked at the {preset} preset (no SGD run stored there yet)"
     n_fams = len(rise.pred)
     assert abs(np.log(rise.ratio_sgd_med)) <= np.log(factor), rise.ratio_sgd_med
     assert rise.n_close_sgd >= n_fams / 2, (rise.n_close_sgd, n_fams)

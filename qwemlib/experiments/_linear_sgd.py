@@ -4,8 +4,8 @@
 and scores the chapter's per-family accuracy at log-spaced records;
 :func:`run_linear_sgd` is ``tools/make_results.py --only linear-sgd`` (statistics,
 eigenpairs, the run, ``linear_sgd.npz`` and its README section); :func:`stored_linear_sgd`
-reads the record back for the chapter (``None`` where none is stored: it needs a GPU
-above the ci preset).
+reads the record back for the chapter (``None`` where none is stored: above the ci
+preset, none is yet).
 
 Used in: book/07_linear_structure.md, book/06_qwem_vs_word2vec.md (the final embeddings),
 tools/make_results.py.
@@ -142,7 +142,7 @@ def run_linear_sgd(preset: Preset, command: str, out_dir: str | Path | None = No
     from ..pipeline import corpus_statistics
 
     if preset.name != "ci":
-        raise ValueError(f"linear-sgd runs at ci only (at {preset.name} QWEM SGD needs a GPU)")
+        raise ValueError(f"linear-sgd runs at ci only (at {preset.name}, use make_results --train)")
     t_all = time.perf_counter()
     meta = stored_meta(command)
     st = corpus_statistics(preset)
@@ -215,6 +215,5 @@ def sgd_source_text(preset: Preset, ls: LinearStructure, sgd: LinearSGD | None) 
     """Where the SGD check's numbers come from (:meth:`LinearSGD.describe`), or that there are none."""
     if sgd is not None:
         return sgd.describe(ls.tau, preset.name)
-    return (f"SGD: none at the {preset.name} preset (no {FILENAME}): QWEM SGD at V = {ls.V:,}, d = {ls.D} "
-            "needs a GPU, which the machine that made the stored results does not have; the flow is the "
-            "only check here")
+    return (f"SGD: none at the {preset.name} preset (no {FILENAME}): no QWEM SGD run at "
+            f"V = {ls.V:,}, d = {ls.D} is stored yet; the flow is the only check here")

@@ -159,7 +159,7 @@ def rise_time_figure(ls, rise, sgd=None, *, caption: str, ncol: int = 4) -> go.F
         sgd_cap = (f"; SGD: QWEM, negatives uniform, {s['steps']} steps of {s['batch_pos']:,}+"
                    f"{s['batch_neg']:,} pairs, lr {s['lr']:g} cosine, same σ and seed (JAX draw), t = 2Σηₛ")
     else:
-        sgd_cap = "; no SGD at this preset (needs a GPU)"
+        sgd_cap = "; no SGD run stored at this preset"
     return add_caption(fig, caption + f"; QWEM gradient flow on M* from N(0, σ²), σ = {sigma:g}, d = {D}, "
                        f"seed {seed}" + sgd_cap + "; accuracy: 3CosAdd, pairs protocol",
                        title="Per-family analogy accuracy during training: prediction from d ↔ t vs "
