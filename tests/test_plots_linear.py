@@ -56,7 +56,7 @@ def test_rise_time_figure_with_and_without_sgd(ls):
     rise = ex.rise_times(ls, None, "local")
     fig = plots.rise_time_figure(ls, rise, None, caption=CAP)
     assert len(fig.data) == 2 * len(ls.fams) + 1
-    assert "no SGD at this preset" in _caption(fig) and "vs SGD" not in fig.layout.title.text
+    assert "no SGD run stored at this preset" in _caption(fig) and "vs SGD" not in fig.layout.title.text
     sgd = ex.LinearSGD(times=ls.flow_times, acc=ls.acc_flow, tau_own_init=ls.tau, wall_s=1.0, provenance={},
                        config={"steps": 10, "batch_pos": 5, "batch_neg": 5, "lr": 1e-3})
     rise = ex.rise_times(ls, sgd, "local")
