@@ -130,6 +130,24 @@ class RandomStartFlow:
         worst = max(requiv_distance(self.result.W[i], W_th[i]) for i in range(len(self.times)))
         return worst / np.linalg.norm(W_th[-1])
 
+    def silent_alignment(self, level: float = 0.1, order=None) -> np.ndarray:
+        """``(d,)``: when ``s_k^2`` first reaches ``level * lambda_k``, the overlap of the top-``k``
+        directions of ``W`` with the eigenvectors of the ``k`` modes learned first.
+
+        Eq. 13 learns the modes in the order of their ``tau_j`` (``order`` defaults to
+        ``argsort(tau)``): usually the top ``k``, but a close pair of eigenvalues can swap
+        when the smaller one starts larger. Pass another ``order`` to test a wrong prediction.
+
+        Used in: book/04_stepwise.md (its check that alignment precedes growth).
+        """
+        s2 = self.result.gram_svd()[0] ** 2
+        lam = self.dynamics.values
+        first = np.argmax(s2 >= level * lam, axis=0)
+        order = np.argsort(self.dynamics.tau) if order is None else np.asarray(order)
+        V = self.dynamics.vectors
+        return np.array([subspace_overlap(self.result.top_directions(i, k), V[:, order[:k]])
+                         for k, i in enumerate(first, start=1)])
+
 
 def _check_times(times) -> np.ndarray:
     times = np.asarray(times, dtype=np.float64)

@@ -140,3 +140,31 @@ def test_random_start_flow_matches_its_parts(M, eig):
     wrong = flow.RandomStartFlow(run.times, run.result, theory.ClosedFormDynamics.from_random_init(
         spec.top(3), 1e-4, seed=2, start="expected"))
     assert wrong.requiv_error() > 3 * err
+
+
+def test_silent_alignment_follows_the_learning_order_and_can_fail():
+    """Top-k directions align with the first-learned modes; a wrong order fails the check.
+
+    Two nearly equal eigenvalues (5.0, 4.9) with the smaller mode started far larger:
+    eq. 13 learns mode 3 before mode 2 (tau_3 < tau_2), so the top-2 directions hold
+    eigenvectors 1 and 3 when s_2^2 reaches 0.1 lambda_2.
+    """
+    rng = np.random.default_rng(3)
+    V = 60
+    Q, _ = np.linalg.qr(rng.standard_normal((V, V)))
+    lam = np.concatenate([[8.0, 5.0, 4.9], rng.uniform(-0.3, 0.3, V - 3)])
+    M = (Q * lam) @ Q.T
+    M = 0.5 * (M + M.T)
+    spec = eigen.full_spectrum(M)
+    eig = spec.top(3)
+    W0 = 1e-6 * eig.vectors * np.array([1.0, 1.0, 1e3])  # mode 3 starts 1000x larger
+    W0 = W0 + 1e-9 * rng.standard_normal((V, 3))
+    dyn = theory.ClosedFormDynamics.from_initial(eig, W0)
+    assert dyn.tau[2] < dyn.tau[1]
+    times = np.linspace(0.0, 1.3 * dyn.tau.max(), 200)
+    res = flow.gradient_flow(M, W0, times, spectrum=spec)
+    run = flow.RandomStartFlow(times, res, dyn)
+    right = run.silent_alignment()
+    assert right.min() > 0.9, right
+    wrong = run.silent_alignment(order=[0, 1, 2])  # "the top k": wrong here at k = 2
+    assert wrong[1] < 0.9, wrong
