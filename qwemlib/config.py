@@ -54,6 +54,8 @@ class Preset:
 #: move every stored ci reference (data/results/ci) without bringing the smoke-test slice
 #: closer to the paper; ``hub`` runs the filter at the ci sizes.
 PAPER_MIN_ARTICLE_TOKENS = 500
+#: The paper's sizes (Appendix A): V = 10,000, d = 200, and its article filter.
+_PAPER_SIZES = dict(vocab=10_000, dim=200, min_article_tokens=PAPER_MIN_ARTICLE_TOKENS)
 
 PRESETS: dict[str, Preset] = {
     "ci": Preset(
@@ -67,9 +69,7 @@ PRESETS: dict[str, Preset] = {
     "local": Preset(
         name="local",
         corpus="wikipedia/20150523.en-sample",
-        vocab=10_000,
-        dim=200,
-        min_article_tokens=PAPER_MIN_ARTICLE_TOKENS,
+        **_PAPER_SIZES,
         description="the articles with >= 500 tokens among the first 30,729 articles of a "
         "May 2015 English Wikipedia dump (about 65 M tokens before the filter); smaller and "
         "older than the paper's corpus",
@@ -77,9 +77,7 @@ PRESETS: dict[str, Preset] = {
     "full": Preset(
         name="full",
         corpus="wikimedia/wikipedia:20231101.en",
-        vocab=10_000,
-        dim=200,
-        min_article_tokens=PAPER_MIN_ARTICLE_TOKENS,
+        **_PAPER_SIZES,
         max_tokens=2_000_000_000,
         description="English Wikipedia, November 2023 dump, articles with >= 500 tokens, "
         "2 B tokens: the paper's setting (Appendix A.1)",

@@ -75,7 +75,7 @@ from ._alias import alias_table
 from ._config import TrainConfig
 from ._cpu_kernel import QWEM_UNIFORM, QWEM_UNIGRAM, SGNS, _exact_steps, _stream_steps
 from ._inputs import _check_corpus
-from ._sampler import cooccurrence_cells, positive_pair_scale, uniform_negative_scale
+from ._sampler import exact_cells, positive_pair_scale, uniform_negative_scale
 from ._schedule import lr_at_step
 
 BLOCK = 32
@@ -141,13 +141,7 @@ def build_cpu_sampler(tokens, article_offsets, P_i, cfg: TrainConfig, P_ij=None)
     neg_accept, neg_alias = one, np.zeros(1, np.int32)
     neg_scale = one
     if cfg.negatives == "exact":
-        if P_ij is None:
-            raise ValueError("build_cpu_sampler: negatives='exact' needs P_ij (pass P_ij=...)")
-        if np.any(P_i <= 0):
-            raise ValueError("P_i: negatives='exact' needs every word to occur (P_i > 0), so that "
-                             "G_ij = 1 in every cell (Setting 1); drop the unseen words or use "
-                             "negatives='uniform'")
-        cells, cell_w = cooccurrence_cells(P_ij, P_i)
+        cells, cell_w = exact_cells(P_ij, P_i, "build_cpu_sampler")
         kind, bp, bn = None, cfg.batch_pos + cfg.batch_neg, 0
     else:
         kind = SGNS if cfg.loss == "sgns" else (QWEM_UNIFORM if cfg.negatives == "uniform" else QWEM_UNIGRAM)

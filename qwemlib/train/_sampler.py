@@ -104,6 +104,20 @@ def uniform_negative_scale(P_i) -> np.ndarray:
     return P_i.size * P_i
 
 
+def exact_cells(P_ij, P_i, caller: str):
+    """:func:`cooccurrence_cells` for ``negatives="exact"``, after checking its inputs.
+
+    Shared by the JAX sampler and the CPU kernel's (``caller`` names which in errors).
+    """
+    if P_ij is None:
+        raise ValueError(f"{caller}: negatives='exact' needs P_ij (pass P_ij=...)")
+    if np.any(np.asarray(P_i) <= 0):
+        raise ValueError("P_i: negatives='exact' needs every word to occur (P_i > 0), so that "
+                         "G_ij = 1 in every cell (Setting 1); drop the unseen words or use "
+                         "negatives='uniform'")
+    return cooccurrence_cells(P_ij, P_i)
+
+
 def cooccurrence_cells(P_ij, P_i) -> tuple[np.ndarray, np.ndarray]:
     """The table of ``negatives="exact"``: cells with ``P_ij > 0`` and their weights.
 
@@ -147,13 +161,7 @@ def build_sampler(tokens, article_offsets, P_i, cfg: TrainConfig, P_ij=None) -> 
     ids_dev = jnp.asarray(ids.astype(np.uint16 if ids.max() < 2**16 else np.int32))
     cells = None
     if cfg.negatives == "exact":
-        if P_ij is None:
-            raise ValueError("build_sampler: negatives='exact' needs P_ij (pass P_ij=...)")
-        if np.any(P_i <= 0):
-            raise ValueError("P_i: negatives='exact' needs every word to occur (P_i > 0), so that "
-                             "G_ij = 1 in every cell (Setting 1); drop the unseen words or use "
-                             "negatives='uniform'")
-        cells = cooccurrence_cells(P_ij, P_i)
+        cells = exact_cells(P_ij, P_i, "build_sampler")
 
     def dev_table(t):
         return (jnp.asarray(t[0], dtype=fdt), jnp.asarray(t[1], dtype=jnp.int32))
