@@ -14,36 +14,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from train_helpers import L, V, brute_force_P, interrupt_at_record, tiny_corpus
 
 from qwemlib import train as T
-
-V, N, L = 8, 200, 3
 
 
 @pytest.fixture(scope="module")
 def tiny():
-    """200 tokens, V = 8, 4 articles (one of length 10), window 3."""
-    rng = np.random.default_rng(0)
-    # a skewed unigram distribution so the weights differ across pairs
-    p = np.array([0.3, 0.2, 0.15, 0.1, 0.1, 0.07, 0.05, 0.03])
-    ids = rng.choice(V, size=N, p=p).astype(np.uint16)
-    ids[:V] = np.arange(V)  # every word occurs
-    off = np.array([0, 50, 60, 130, 200], dtype=np.int64)
-    return ids, off
-
-
-def brute_force_P(ids, off, window, weighting="word2vec"):
-    j = np.arange(1, window + 1)
-    w = (window + 1 - j) / ((window + 1) / 2) if weighting == "word2vec" else np.ones(window)
-    C = np.zeros((V, V))
-    for a in range(len(off) - 1):
-        for p in range(off[a], off[a + 1]):
-            for jj in range(1, window + 1):
-                for q in (p - jj, p + jj):
-                    if off[a] <= q < off[a + 1]:
-                        C[ids[p], ids[q]] += w[jj - 1]
-    P_i = np.bincount(ids, minlength=V) / len(ids)
-    return C / C.sum(), P_i
+    return tiny_corpus()
 
 
 def M_star(P_ij, P_i):
@@ -396,21 +374,6 @@ def test_sgd_follows_gradient_flow_on_the_time_axis(tiny, negatives):
     assert np.linalg.norm(G1 - W_half @ W_half.T) / np.linalg.norm(G2) > 3 * err
 
 
-def _interrupt_at_record(ids, off, P, cfg, n):
-    """Train with checkpoints and stop with Ctrl-C (KeyboardInterrupt) at the ``n``-th record."""
-    calls = []
-
-    def interrupt(W):
-        calls.append(1)
-        if len(calls) == n:
-            raise KeyboardInterrupt
-        return 0.0
-
-    with pytest.raises(KeyboardInterrupt):
-        T.train(ids, off, P, cfg, progress=False, evaluate_fn=interrupt)
-    assert len(calls) == n
-
-
 @pytest.mark.parametrize("negatives", ["unigram", "uniform", "exact"])
 def test_resume_reproduces_the_uninterrupted_run(tiny, tmp_path, negatives):
     ids, off = tiny
@@ -422,7 +385,7 @@ def test_resume_reproduces_the_uninterrupted_run(tiny, tmp_path, negatives):
     full = T.train(ids, off, P, T.TrainConfig(**base), progress=False)
 
     # the record at step 50 (the 5th) comes after the checkpoint at step 40
-    _interrupt_at_record(ids, off, P, T.TrainConfig(**base, checkpoint_path=ck, checkpoint_every=20), 5)
+    interrupt_at_record(ids, off, P, T.TrainConfig(**base, checkpoint_path=ck, checkpoint_every=20), 5)
     assert T.load_checkpoint(ck)["step"] == 40
     # resume with a different fusion length: the trajectory must not depend on it
     res = T.train(ids, off, P, T.TrainConfig(**{**base, "steps_per_call": 13}, checkpoint_path=ck,
@@ -455,7 +418,7 @@ def test_config_json_round_trip_and_checkpoints_without_negatives(tiny, tmp_path
                 record_steps=(10, 15))
     full = T.train(ids, off, P, T.TrainConfig(**base), progress=False)
     cfg = T.TrainConfig(**base, checkpoint_path=ck, checkpoint_every=10)
-    _interrupt_at_record(ids, off, P, cfg, 3)   # the 3rd record, step 15, follows the checkpoint at 10
+    interrupt_at_record(ids, off, P, cfg, 3)   # the 3rd record, step 15, follows the checkpoint at 10
     with np.load(ck) as z:
         arrays = {k: z[k] for k in z.files}
     conf = json.loads(str(arrays["config"]))

@@ -9,35 +9,16 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from train_helpers import L, V, brute_force_P, interrupt_at_record, tiny_corpus
 
 from qwemlib import train as T
 
-V, N, L = 8, 200, 3
 ESTIMATORS = ["unigram", "uniform", "exact"]
 
 
 @pytest.fixture(scope="module")
 def tiny():
-    """200 tokens, V = 8, 4 articles (one of length 10), window 3 (as tests/test_train.py)."""
-    rng = np.random.default_rng(0)
-    p = np.array([0.3, 0.2, 0.15, 0.1, 0.1, 0.07, 0.05, 0.03])
-    ids = rng.choice(V, size=N, p=p).astype(np.uint16)
-    ids[:V] = np.arange(V)
-    off = np.array([0, 50, 60, 130, 200], dtype=np.int64)
-    return ids, off
-
-
-def brute_force_P(ids, off, window, weighting="word2vec"):
-    j = np.arange(1, window + 1)
-    w = (window + 1 - j) / ((window + 1) / 2) if weighting == "word2vec" else np.ones(window)
-    C = np.zeros((V, V))
-    for a in range(len(off) - 1):
-        for p in range(off[a], off[a + 1]):
-            for jj in range(1, window + 1):
-                for q in (p - jj, p + jj):
-                    if off[a] <= q < off[a + 1]:
-                        C[ids[p], ids[q]] += w[jj - 1]
-    return C / C.sum(), np.bincount(ids, minlength=V) / len(ids)
+    return tiny_corpus()
 
 
 def mean_and_se(samples):
@@ -187,19 +168,6 @@ def test_kernel_sgd_follows_gradient_flow_on_the_time_axis(tiny, negatives):
     assert np.linalg.norm(G1 - W_half @ W_half.T) / np.linalg.norm(W_ode @ W_ode.T) > 3 * err
 
 
-def _interrupt_at_record(ids, off, P, cfg, n):
-    calls = []
-
-    def interrupt(W):
-        calls.append(1)
-        if len(calls) == n:
-            raise KeyboardInterrupt
-        return 0.0
-
-    with pytest.raises(KeyboardInterrupt):
-        T.train(ids, off, P, cfg, progress=False, evaluate_fn=interrupt)
-
-
 @pytest.mark.parametrize("negatives", ["unigram", "exact"])
 def test_single_thread_is_deterministic_and_resumes_exactly(tiny, tmp_path, negatives):
     """cpu_threads=1: two runs agree bit for bit; a run resumed from its checkpoint reaches the
@@ -215,7 +183,7 @@ def test_single_thread_is_deterministic_and_resumes_exactly(tiny, tmp_path, nega
     np.testing.assert_array_equal(full.W, again.W)
     assert full.singular_values.shape == (6, 3) and np.isfinite(full.objective).all()
     assert full.snapshots.shape == (3, V, 3) and np.all(np.diff(full.objective) < 0)
-    _interrupt_at_record(ids, off, P, T.TrainConfig(**base, checkpoint_path=ck, checkpoint_every=20), 5)
+    interrupt_at_record(ids, off, P, T.TrainConfig(**base, checkpoint_path=ck, checkpoint_every=20), 5)
     assert T.load_checkpoint(ck)["step"] == 40
     res = T.train(ids, off, P, T.TrainConfig(**{**base, "steps_per_call": 13}, checkpoint_path=ck,
                                              checkpoint_every=20), resume_from=ck, progress=False)
