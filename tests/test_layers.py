@@ -129,7 +129,6 @@ def test_modules_stay_short():
 
 def test_the_checker_catches_a_back_arrow(tmp_path, monkeypatch):
     """The check can fail: a low layer importing a high one is reported."""
-    global PKG
     fake = tmp_path / "qwemlib"
     fake.mkdir()
     (fake / "__init__.py").write_text("")

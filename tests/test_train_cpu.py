@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from train_helpers import L, V, brute_force_P, interrupt_at_record, tiny_corpus
+from train_helpers import L, V, brute_force_P, interrupt_and_resume, tiny_corpus
 
 from qwemlib import train as T
 
@@ -183,10 +183,7 @@ def test_single_thread_is_deterministic_and_resumes_exactly(tiny, tmp_path, nega
     np.testing.assert_array_equal(full.W, again.W)
     assert full.singular_values.shape == (6, 3) and np.isfinite(full.objective).all()
     assert full.snapshots.shape == (3, V, 3) and np.all(np.diff(full.objective) < 0)
-    interrupt_at_record(ids, off, P, T.TrainConfig(**base, checkpoint_path=ck, checkpoint_every=20), 5)
-    assert T.load_checkpoint(ck)["step"] == 40
-    res = T.train(ids, off, P, T.TrainConfig(**{**base, "steps_per_call": 13}, checkpoint_path=ck,
-                                             checkpoint_every=20), resume_from=ck, progress=False)
+    res = interrupt_and_resume(ids, off, P, base, ck)
     np.testing.assert_array_equal(res.W, full.W)
     np.testing.assert_array_equal(res.steps, full.steps)
     with pytest.raises(T.CheckpointError, match="backend"):

@@ -51,3 +51,12 @@ def interrupt_at_record(ids, off, P, cfg, n):
     with pytest.raises(KeyboardInterrupt):
         T.train(ids, off, P, cfg, progress=False, evaluate_fn=interrupt)
     assert len(calls) == n
+
+
+def interrupt_and_resume(ids, off, P, base: dict, ck: str):
+    """Stop a checkpointed run by Ctrl-C at its 5th record (after the checkpoint at step 40),
+    check that checkpoint, and resume it with another fusion length (``steps_per_call`` 13)."""
+    interrupt_at_record(ids, off, P, T.TrainConfig(**base, checkpoint_path=ck, checkpoint_every=20), 5)
+    assert T.load_checkpoint(ck)["step"] == 40
+    return T.train(ids, off, P, T.TrainConfig(**{**base, "steps_per_call": 13}, checkpoint_path=ck,
+                                              checkpoint_every=20), resume_from=ck, progress=False)
