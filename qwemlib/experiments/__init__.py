@@ -13,6 +13,9 @@ Used in: book/05_training.md, book/06_qwem_vs_word2vec.md, book/07_linear_struct
 #   book/06, closed-form trio, gensim peer, features, claims: _closed_forms, _peer,
 #            _features, _comparison, _claims
 #   book/07, linear structure: _linear, _linear_report, _linear_sgd
+#   the claims register (every chapter): _register
+import importlib as _importlib
+
 from ._claims import LIVE_TOLERANCE as LIVE_TOLERANCE
 from ._claims import Claims as Claims
 from ._claims import judge_claims as judge_claims
@@ -77,6 +80,13 @@ from ._peer import GENSIM_EPOCHS as GENSIM_EPOCHS
 from ._peer import GENSIM_EPOCHS_LARGE as GENSIM_EPOCHS_LARGE
 from ._peer import GENSIM_PARAMS as GENSIM_PARAMS
 from ._peer import gensim_embeddings as gensim_embeddings
+from ._register import VERDICTS as VERDICTS
+from ._register import Claim as Claim
+from ._register import Criterion as Criterion
+from ._register import Verdict as Verdict
+from ._register import collect_claims as collect_claims
+from ._register import judge as judge
+from ._register import verdict_table as verdict_table
 from ._sampling import estimator_errors as estimator_errors
 from ._sampling import gradient_errors as gradient_errors
 from ._sampling import loglog_slope as loglog_slope
@@ -103,3 +113,14 @@ from ._training_checks import excess_losses as excess_losses
 from ._training_checks import half_rise_rows as half_rise_rows
 from ._training_checks import moments as moments
 from ._training_checks import rank_d_floor as rank_d_floor
+
+#: The modules (of this package) that declare ``CLAIMS``, one line each; a module that can
+#: judge its claims from stored results also exposes ``measure_claims(preset) -> list[Verdict]``
+#: (``tools/verdicts.py`` calls it).
+CLAIM_MODULES: tuple[str, ...] = (
+)
+
+#: Every claim the book judges, by key (assembled from each module's ``CLAIMS``).
+REGISTER = collect_claims(
+    *(_importlib.import_module(f".{name}", __name__).CLAIMS for name in CLAIM_MODULES)
+)
