@@ -53,6 +53,7 @@ SCHEMA: dict[str, tuple[str, ...]] = {
     "train.npz": ("eigenvalues", "g_sgns", "pc_words",
                   *(f"{r}/{f}" for r in TRAIN_RUNS for f in TRAIN_RUN_FIELDS)),
     "benchmark.json": ("rows", "meta"),
+    "pmi_conventions.json": ("rows", "meta"),  # book/06's svd(PMI) conventions
 }
 
 #: The name under which stored metadata (``benchmark.json``'s ``meta``, ``linear_sgd.npz``'s
@@ -139,21 +140,22 @@ def save_benchmark(path: str | os.PathLike, rows: list[dict], meta: dict) -> Non
     _io.atomic_write_text(path, json.dumps({"rows": rows, "meta": meta}, indent=1, default=str))
 
 
-def read_benchmark(preset: Preset | str, *, folder: str | os.PathLike | None = None
-                   ) -> tuple[list[dict], dict] | tuple[None, None]:
-    """``(rows, meta)`` of ``benchmark.json``, or ``(None, None)`` when it is not stored.
+def read_benchmark(preset: Preset | str, *, folder: str | os.PathLike | None = None,
+                   filename: str = "benchmark.json") -> tuple[list[dict], dict] | tuple[None, None]:
+    """``(rows, meta)`` of ``benchmark.json`` (or another rows-and-meta JSON file, such as
+    ``pmi_conventions.json``), or ``(None, None)`` when it is not stored.
 
     Raises:
         StoredResultError: the file is not JSON or lacks ``rows`` or ``meta``.
     """
-    path = stored_path(preset, "benchmark.json", folder)
+    path = stored_path(preset, filename, folder)
     if not path.exists():
         return None, None
     try:
         b = json.loads(path.read_text())
     except ValueError as exc:
         raise StoredResultError(f"{path} is damaged ({exc}): {_remake(preset)}") from exc
-    lacking = [k for k in required_keys("benchmark.json") if k not in b]
+    lacking = [k for k in required_keys(filename) if k not in b]
     if lacking:
         raise StoredResultError(f"{path} lacks {lacking}: {_remake(preset)}")
     return b["rows"], b["meta"]

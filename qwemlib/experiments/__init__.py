@@ -11,7 +11,7 @@ Used in: book/05_training.md, book/06_qwem_vs_word2vec.md, book/07_linear_struct
 # Re-exports (``from ._x import name as name`` marks a public name), sorted by module:
 #   book/05, training against the theory: _training, _training_checks, _sampling
 #   book/06, closed-form trio, gensim peer, features, claims: _closed_forms, _peer,
-#            _features, _comparison, _claims
+#            _features, _comparison, _claims, _pmi_conventions (svd(PMI) conventions)
 #   book/07, linear structure: _linear, _linear_report, _linear_sgd
 #   the claims register (every chapter): _register
 import importlib as _importlib
@@ -80,6 +80,16 @@ from ._peer import GENSIM_EPOCHS as GENSIM_EPOCHS
 from ._peer import GENSIM_EPOCHS_LARGE as GENSIM_EPOCHS_LARGE
 from ._peer import GENSIM_PARAMS as GENSIM_PARAMS
 from ._peer import gensim_embeddings as gensim_embeddings
+from ._pmi_conventions import BOOK_CONVENTION as BOOK_CONVENTION
+from ._pmi_conventions import CONVENTIONS as CONVENTIONS
+from ._pmi_conventions import PAPER_CONVENTION as PAPER_CONVENTION
+from ._pmi_conventions import PAPER_EPS as PAPER_EPS
+from ._pmi_conventions import PMIConvention as PMIConvention
+from ._pmi_conventions import pmi_convention_table as pmi_convention_table
+from ._pmi_conventions import pmi_conventions as pmi_conventions
+from ._pmi_conventions import pmi_embeddings as pmi_embeddings
+from ._pmi_conventions import pmi_matrix as pmi_matrix
+from ._pmi_conventions import save_pmi_conventions as save_pmi_conventions
 from ._register import VERDICTS as VERDICTS
 from ._register import Claim as Claim
 from ._register import Criterion as Criterion
