@@ -168,3 +168,60 @@ def test_silent_alignment_follows_the_learning_order_and_can_fail():
     assert right.min() > 0.9, right
     wrong = run.silent_alignment(order=[0, 1, 2])  # "the top k": wrong here at k = 2
     assert wrong[1] < 0.9, wrong
+
+
+def test_result_sweep_decays_from_both_starts_and_a_wrong_prediction_fails(M):
+    """Eq. 13's check (book/04): the mean distance decays at least like tau_1^-1/2 from the
+    paper's start (svd) and the projected one; a start of the wrong order in sigma (s0 = sigma^2,
+    so tau_k doubles and every step sits in the wrong place in rescaled time) and eigenvalues
+    paired with the wrong eigenvectors do not decay, and the check says so."""
+    def wrong_power(eig, W0, sigma):
+        return theory.ClosedFormDynamics.aligned(eig, np.full(eig.d, sigma ** 2))
+
+    def shuffled(eig, W0, sigma):
+        cf = theory.ClosedFormDynamics.from_initial(eig, W0)
+        return theory.ClosedFormDynamics(cf.values[::-1].copy(), cf.vectors, cf.s0)
+
+    preds = dict(flow.STARTS, **{"sigma^2 start": wrong_power, "shuffled": shuffled})
+    sw = flow.result_sweep(M, 5, np.geomspace(1e-2, 1e-10, 5), predictions=preds, n_times=40)
+    assert sw.passes("projected") and sw.passes("svd"), {n: sw.mean(n) for n in preds}
+    assert sw.exponent("projected") > 0.8 and sw.exponent("svd") > flow.RATE_FLOOR
+    assert np.all(np.diff(sw.bound("svd")) < 0)            # the bound tightens
+    assert not sw.passes("sigma^2 start"), (sw.mean("sigma^2 start"), sw.exponent("sigma^2 start"))
+    assert not sw.passes("shuffled"), (sw.mean("shuffled"), sw.exponent("shuffled"))
+    assert abs(sw.exponent("shuffled")) < 0.2
+    # the largest distance from the paper's start does not tend to 0 (the Result is pointwise)
+    assert sw.max("svd")[-1] > 0.5 * sw.max("svd")[0]
+
+
+def test_early_stopping_is_rank_r_and_a_wrong_rank_or_order_fails(M, eig):
+    """Early stopping (book/04): a stop between the r-th and (r+1)-th step is closer to M_(r)
+    than to M_(r-1) or M_(r+1); comparing with rank r +- 1, or with a wrong learning order,
+    fails."""
+    sigma = flow.early_stopping_sigma(eig, 10.0 ** -np.arange(2, 20))
+    es = flow.early_stopping(M, 5, sigma)
+    assert es.passes(), es.distance / es.tolerance
+    assert np.all(es.predicted <= 0.5 * es.tolerance)         # how the sigma was chosen
+    np.testing.assert_allclose(es.tolerance, 0.5 * eig.values[1:])  # ordered, distinct values
+    for shift in (1, -1):
+        wrong = flow.early_stopping(M, 5, sigma, shift=shift)
+        assert not wrong.passes() and np.all(wrong.distance > wrong.tolerance), shift
+    assert not flow.early_stopping(M, 5, sigma, order=[1, 0, 2, 3, 4]).passes()
+    # a dense check of the distance without the V x V matrix
+    W = flow.gradient_flow(M, theory.random_init(100, 5, sigma), es.times[:1]).W[0]
+    M1 = eig.values[0] * np.outer(eig.vectors[:, 0], eig.vectors[:, 0])
+    np.testing.assert_allclose(es.distance[0], np.linalg.norm(W @ W.T - M1), rtol=1e-6)
+    with pytest.raises(ValueError, match="resolves every step"):
+        flow.early_stopping_sigma(eig, [1.0, 0.1])
+
+
+def test_rank_agreement_rejects_a_shifted_or_other_start_staircase(M, eig):
+    """The staircase check (book/04): eq. 13's staircase agrees with the flow's, the same
+    staircase one step up, or the svd start's, does not reach the 95 % of the check."""
+    run = flow.random_start_flow(M, 5, 1e-6, rtol=1e-2)
+    pred = run.dynamics.effective_rank(run.times)
+    assert run.rank_agreement() >= 0.95
+    assert run.rank_agreement(np.minimum(pred + 1, 5)) < 0.95
+    svd = theory.ClosedFormDynamics.from_initial(eig, run.result.W[0], start="svd")
+    assert run.rank_agreement(svd.effective_rank(run.times)) < 0.95
+    assert run.requiv_error() == run.requiv_errors().max()

@@ -1,34 +1,4 @@
-"""Full-batch gradient flow of QWEM on a target matrix (the ODE behind eq. 10-13).
-
-Gradient flow ``dW/dt = -(1/2g) grad L = (1/2)(M - W W^T) W`` (the paper's Lemma; the
-same time convention as :mod:`qwemlib.theory`). Two integrators:
-
-* ``method="riccati"`` (default): exact-in-``W W^T`` exponential integrator in the
-  eigenbasis of ``M``. The product ``X = W W^T`` obeys the matrix Riccati equation
-  ``dX/dt = (MX + XM)/2 - X^2``, whose solution from any ``W_0`` is
-
-      X(t) = e^{Mt/2} W_0 N(t)^{-1} W_0^T e^{Mt/2},   N(t) = I + W_0^T K(t) W_0,
-      K(t) = int_0^t e^{Ms} ds = Q diag((e^{lambda t} - 1)/lambda) Q^T.
-
-  So ``W(t) = e^{Mt/2} W_0 N(t)^{-1/2} R(t)`` with ``R(t)`` orthogonal (d x d). Each
-  step applies this formula from the previous state (``lambda_max h <= 4``, to keep
-  the dynamic range small), which makes ``W W^T`` -- hence the loss, the singular
-  values and the column space -- exact up to rounding at every step, whatever the
-  step size; the large negative eigenvalues of ``M*`` cause no stiffness. Only the
-  rotation ``R(t)`` (invisible to the loss and to REquiv comparisons, eq. 4) is
-  integrated numerically: classical RK4 on the ``d x d`` equation
-  ``dB/ds = -(1/2) B B^T G(s) B``, ``G(s) = W_n^T e^{Ms} W_n`` (``W = e^{Ms/2} W_n B``),
-  followed by the polar projection ``B -> N^{-1/2} polar(N^{1/2} B)``; its error is
-  ``O(h^4)`` per unit time (``rtol`` sets the substep). Cost: one full ``eigh`` of
-  ``M`` (cached, so a slider moving ``sigma``, ``d``, or the times reuses it), then
-  ``O(V d^2)`` per step and ``O(V^2 d)`` per output snapshot.
-* ``method="RK45" | "DOP853" | "LSODA" | ...``: :func:`scipy.integrate.solve_ivp` on the
-  flattened ``W`` in the original basis (``O(V^2 d)`` per right-hand side; explicit
-  methods are stiff-limited by ``|lambda_min|``); the reference for tests.
-
-Used in: book/intro.md, book/03_aligned_dynamics.md, book/04_stepwise.md,
-book/07_linear_structure.md, tools/make_results.py.
-"""
+"""Gradient flow ``dW/dt = (1/2)(M - W W^T) W`` and its snapshots (private; see :mod:`qwemlib.flow`)."""
 
 from __future__ import annotations
 
@@ -38,12 +8,11 @@ from functools import cached_property
 import numpy as np
 import scipy.integrate
 
-from . import eigen
-from ._validate import validate_symmetric
-from .theory import ClosedFormDynamics, random_init, requiv_distance, subspace_overlap
+from .. import eigen
+from .._validate import validate_symmetric
+from ..theory import subspace_overlap
 
-__all__ = ["FlowResult", "RandomStartFlow", "gradient_flow", "random_start_flow"]
-
+__all__ = ["FlowResult", "gradient_flow"]
 
 @dataclass(frozen=True)
 class FlowResult:
@@ -102,51 +71,6 @@ class FlowResult:
         """
         return np.array([subspace_overlap(self.top_directions(i, k), vectors[:, :k])
                          for i in range(len(self.times))])
-
-
-@dataclass(frozen=True)
-class RandomStartFlow:
-    """Gradient flow from ``W_ij(0) ~ N(0, sigma^2)`` next to its closed form (eq. 13).
-
-    Attributes:
-        times: ``(T,)`` output times.
-        result: the :class:`FlowResult` of :func:`gradient_flow`.
-        dynamics: the :class:`~qwemlib.theory.ClosedFormDynamics` predicted from the same
-            ``W(0)``.
-    """
-
-    times: np.ndarray
-    result: FlowResult
-    dynamics: ClosedFormDynamics
-
-    def requiv_error(self) -> float:
-        """``max_t min_U ||W(t) U - W*(t)||_F / ||W*(t_end)||_F``: eq. 13's distance, relative.
-
-        The Result says this tends to 0 as ``sigma -> 0`` (in rescaled time).
-
-        Used in: book/04_stepwise.md.
-        """
-        W_th = self.dynamics.W(self.times)
-        worst = max(requiv_distance(self.result.W[i], W_th[i]) for i in range(len(self.times)))
-        return worst / np.linalg.norm(W_th[-1])
-
-    def silent_alignment(self, level: float = 0.1, order=None) -> np.ndarray:
-        """``(d,)``: when ``s_k^2`` first reaches ``level * lambda_k``, the overlap of the top-``k``
-        directions of ``W`` with the eigenvectors of the ``k`` modes learned first.
-
-        Eq. 13 learns the modes in the order of their ``tau_j`` (``order`` defaults to
-        ``argsort(tau)``): usually the top ``k``, but a close pair of eigenvalues can swap
-        when the smaller one starts larger. Pass another ``order`` to test a wrong prediction.
-
-        Used in: book/04_stepwise.md (its check that alignment precedes growth).
-        """
-        s2 = self.result.gram_svd()[0] ** 2
-        lam = self.dynamics.values
-        first = np.argmax(s2 >= level * lam, axis=0)
-        order = np.argsort(self.dynamics.tau) if order is None else np.asarray(order)
-        V = self.dynamics.vectors
-        return np.array([subspace_overlap(self.result.top_directions(i, k), V[:, order[:k]])
-                         for k, i in enumerate(first, start=1)])
 
 
 def _check_times(times) -> np.ndarray:
@@ -301,47 +225,3 @@ def gradient_flow(
         C = W.T @ W
         losses[i] = 0.25 * (fro2 - 2.0 * float(np.vdot(W, M @ W)) + float(np.vdot(C, C)))
     return FlowResult(times=times, W=out, loss=losses, method=method, nsteps=int(nfev))
-
-
-def random_start_flow(
-    M,
-    d: int,
-    sigma: float,
-    times=None,
-    *,
-    spectrum: eigen.Spectrum | None = None,
-    seed: int = 0,
-    start: str = "projected",
-    n_times: int = 120,
-    horizon: float = 1.4,
-    rtol: float = 1e-6,
-) -> RandomStartFlow:
-    """Run gradient flow from :func:`~qwemlib.theory.random_init` and its closed form (eq. 13).
-
-    Both sides use the same top-``d`` eigenpairs (``spectrum.top(d)``) and the same
-    ``W(0) = random_init(V, d, sigma, seed)``.
-
-    Args:
-        M: ``(V, V)`` symmetric target (``M*``).
-        d: embedding dimension.
-        sigma: initial scale, ``> 0``.
-        times: output times; default ``n_times`` points from 0 to ``horizon`` times the
-            slowest predicted step ``max_k tau_k``.
-        spectrum: precomputed :func:`qwemlib.eigen.full_spectrum` of ``M`` (reuse it
-            across runs: it is the expensive part).
-        seed: seed of ``W(0)``.
-        start: how the prediction reads ``S(0)`` off ``W(0)``
-            (:meth:`~qwemlib.theory.ClosedFormDynamics.from_random_init`).
-        rtol: :func:`gradient_flow`'s ``rtol`` (the rotation only; ``W W^T`` is exact).
-
-    Used in: book/04_stepwise.md, :class:`qwemlib.widgets.FlowExplorer`.
-    """
-    spec = spectrum if spectrum is not None else eigen.full_spectrum(M)
-    eig = spec.top(d)
-    dyn = ClosedFormDynamics.from_random_init(eig, sigma, seed=seed, start=start)
-    if times is None:
-        tau = dyn.tau[np.isfinite(dyn.tau)]
-        t_end = horizon * (float(tau.max()) if tau.size else 1.0 / max(abs(eig.values[0]), 1e-12))
-        times = np.linspace(0.0, t_end, n_times)
-    res = gradient_flow(M, random_init(eig.V, d, sigma, seed), times, spectrum=spec, rtol=rtol)
-    return RandomStartFlow(times=res.times, result=res, dynamics=dyn)
