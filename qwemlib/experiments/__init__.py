@@ -16,8 +16,11 @@ Used in: book/05_training.md, book/06_qwem_vs_word2vec.md, book/07_linear_struct
 #   the claims register (every chapter): _register
 import importlib as _importlib
 
+from ._claims import CLOSE_POINTS as CLOSE_POINTS
 from ._claims import LIVE_TOLERANCE as LIVE_TOLERANCE
-from ._claims import Claims as Claims
+from ._claims import QWEM_ROLES as QWEM_ROLES
+from ._claims import WORD2VEC_ROLES as WORD2VEC_ROLES
+from ._claims import ChapterClaims as ChapterClaims
 from ._claims import judge_claims as judge_claims
 from ._closed_forms import ARPACK_MAX_V as ARPACK_MAX_V
 from ._closed_forms import TRIO as TRIO
@@ -28,6 +31,7 @@ from ._closed_forms import save_closed_forms as save_closed_forms
 from ._comparison import MODEL_ORDER as MODEL_ORDER
 from ._comparison import PAPER_FIGURE_3B as PAPER_FIGURE_3B
 from ._comparison import QWEM_UNIFORM as QWEM_UNIFORM
+from ._comparison import SGD_RUN_MODELS as SGD_RUN_MODELS
 from ._comparison import ModelComparison as ModelComparison
 from ._comparison import Recheck as Recheck
 from ._comparison import assign_roles as assign_roles
@@ -128,6 +132,7 @@ from ._training_checks import rank_d_floor as rank_d_floor
 #: judge its claims from stored results also exposes ``measure_claims(preset) -> list[Verdict]``
 #: (``tools/verdicts.py`` calls it).
 CLAIM_MODULES: tuple[str, ...] = (
+    "_claims",           # book/06 (measure_claims)
 )
 
 #: Every claim the book judges, by key (assembled from each module's ``CLAIMS``).

@@ -27,7 +27,7 @@ from ..results import describe_source, load_npz, read_benchmark
 from ._closed_forms import ARPACK_MAX_V, closed_forms
 from ._features import FeatureSummary
 
-__all__ = ["MODEL_ORDER", "QWEM_UNIFORM", "PAPER_FIGURE_3B", "ModelComparison", "Recheck",
+__all__ = ["MODEL_ORDER", "QWEM_UNIFORM", "SGD_RUN_MODELS", "PAPER_FIGURE_3B", "ModelComparison", "Recheck",
            "assign_roles", "model_comparison", "benchmark_frame", "paper_table", "side_by_side",
            "recheck_closed_form"]
 
@@ -35,6 +35,10 @@ __all__ = ["MODEL_ORDER", "QWEM_UNIFORM", "PAPER_FIGURE_3B", "ModelComparison", 
 MODEL_ORDER = ["word2vec (SGNS)", "QWEM (SGD)", "svd(M*)", "svd(PPMI)", "svd(PMI)"]
 #: Chapter 7's QWEM SGD run with uniform negatives (stored in ``linear_sgd.npz``).
 QWEM_UNIFORM = "QWEM (SGD, uniform negatives)"
+#: The SGD runs of ``train.npz`` whose final embeddings (``<run>/W_final``, where stored) play
+#: each model of the benchmark table, first stored run first (book/05's runs, issue 12).
+SGD_RUN_MODELS = {"word2vec (SGNS)": ("sgns-w2v", "sgns-small"), "QWEM (SGD)": ("qwem-small",),
+                  QWEM_UNIFORM: ("qwem-uniform-small",)}
 #: Karkada et al., Figure 3b, quoted (2 B tokens, V = 10,000, d = 200): per benchmark,
 #: the values of :data:`MODEL_ORDER` (analogies in percent).
 PAPER_FIGURE_3B = {"Google analogies": [68.0, 65.1, 66.3, 50.6, 8.4],
@@ -105,7 +109,8 @@ class ModelComparison:
         """The model pairs of Figure 5's heatmaps that :attr:`features` holds."""
         w, q = self.word2vec, self.qwem
         pairs = dict.fromkeys([(w, q), (w, "svd(M*)"), (w, "svd(PPMI)"), ("svd(M*)", "svd(PPMI)")])
-        return [(a, b) for a, b in pairs if a in self.features and b in self.features]
+        return [(a, b) for a, b in pairs if a in self.features and b in self.features
+                and self.features.has_pair(a, b)]
 
     def feature_models(self) -> list[str]:
         """The models of the top-words table: word2vec, QWEM, svd(M*), svd(PPMI)."""
@@ -138,8 +143,11 @@ def model_comparison(preset: config.Preset | str | None = None) -> ModelComparis
 
     Stored embeddings (``embeddings.npz``) are read as float64; else ``features.npz``.
     Where chapter 7's uniform-negatives run stored its final embeddings
-    (``linear_sgd.npz``), it is scored now on the same benchmarks and added. Nothing
-    stored (e.g. the hub preset) gives empty rows and features, and says so.
+    (``linear_sgd.npz``), and where ``train.npz`` holds SGD runs' final embeddings
+    (:data:`SGD_RUN_MODELS`) of models not read otherwise, they are added (to the
+    features too) and, when ``benchmark.json`` has no rows for them, scored now on the
+    same benchmarks. Nothing stored (e.g. the hub preset) gives empty rows and
+    features, and says so.
     """
     preset = config.preset(preset) if not isinstance(preset, config.Preset) else preset
     name = preset.name
@@ -157,10 +165,11 @@ def model_comparison(preset: config.Preset | str | None = None) -> ModelComparis
             emb = {k: Embeddings(words, v.astype(np.float64)) for k, v in z.items() if k != "words"}
             lines.append(f"  stored embeddings: {', '.join(emb)} ({len(words):,} words, float16)")
     feats = FeatureSummary.empty(preset.dim)
+    fz = None
     if emb is None:
-        z = load_npz(preset, "features.npz", missing_ok=True)
-        if z is not None:
-            feats = FeatureSummary.from_stored(z)
+        fz = load_npz(preset, "features.npz", missing_ok=True)
+        if fz is not None:
+            feats = FeatureSummary.from_stored(fz)
             lines.append(f"  stored features (not embeddings) of: {', '.join(feats.models)}")
     # chapter 7's QWEM run with negatives="uniform" (the same expected gradient as the paper's
     # sampler, 7.5x less variance; chapter 5): its final embeddings, scored now
@@ -170,15 +179,41 @@ def model_comparison(preset: config.Preset | str | None = None) -> ModelComparis
         if [str(w) for w in z["words"]] != words:
             raise ValueError(f"{path} is for another vocabulary")
         emb[QWEM_UNIFORM] = Embeddings(words, z["W_final"].astype(np.float64))
-        rows = rows + [asdict(r) for r in benchmark_table({QWEM_UNIFORM: emb[QWEM_UNIFORM]})]
         c = json.loads(str(z["config"]))
         lines.append(f"  {QWEM_UNIFORM}: chapter 7's run in {path}, {c['steps']} steps of "
                      f"{c['batch_pos']:,}+{c['batch_neg']:,} pairs, lr {c['lr']:g} {c['schedule']}, "
                      f"{float(z['wall_s']):.0f} s; scored now from its stored float16 embeddings")
+    sgd = _sgd_embeddings(preset, words, emb or {}, lines)
     if emb is not None:
+        emb |= sgd
         feats = FeatureSummary.from_embeddings(emb, preset.dim)
+    elif sgd:
+        feats = (FeatureSummary.from_stored(fz, sgd) if fz is not None
+                 else FeatureSummary.from_embeddings(sgd, preset.dim))
+    scored = {m: e for m, e in (emb or sgd).items() if rows and m not in {r["model"] for r in rows}}
+    if scored:
+        rows = rows + [asdict(r) for r in benchmark_table(scored)]
     w2v, qwem = assign_roles(r["model"] for r in rows)
     return ModelComparison(preset, rows, meta, emb, feats, w2v, qwem, lines)
+
+
+def _sgd_embeddings(preset, words, have: dict, lines: list[str]) -> dict:
+    """The final embeddings of ``train.npz``'s SGD runs (:data:`SGD_RUN_MODELS`) that ``have``
+    lacks, where stored (``<run>/W_final`` and ``words``); says which it read in ``lines``."""
+    z = load_npz(preset, "train.npz", required=(), missing_ok=True)
+    if z is None or "words" not in z:
+        return {}
+    path = f"data/results/{preset.name}/train.npz"
+    if words is not None and [str(w) for w in z["words"]] != list(words):
+        raise ValueError(f"{path} is for another vocabulary than the other stored results: "
+                         f"rerun tools/make_results.py --scale {preset.name}")
+    out = {}
+    for model, runs in SGD_RUN_MODELS.items():
+        run = next((r for r in runs if f"{r}/W_final" in z), None)
+        if model not in have and run is not None:
+            out[model] = Embeddings([str(w) for w in z["words"]], z[f"{run}/W_final"].astype(np.float64))
+            lines.append(f"  {model}: run {run!r} of {path}, its stored float16 final embeddings")
+    return out
 
 
 def benchmark_frame(rows: list[dict]):

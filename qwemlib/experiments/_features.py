@@ -9,7 +9,10 @@ subspace overlap of the top-``k`` spans (:func:`qwemlib.theory.subspace_overlap`
 
 :class:`FeatureSummary` gives the same three things either computed from embeddings
 (the ``ci`` preset, whose embeddings are stored) or read from ``features.npz``, which
-:func:`feature_summary` writes when the embeddings are too large to store (``local``).
+:func:`feature_summary` writes when the embeddings are too large to store (``local``);
+:meth:`FeatureSummary.from_stored` can add models known only by their embeddings (SGD
+runs stored after ``features.npz`` was written): pairs among those are computed, pairs
+of such a model with a stored-only one are unavailable (:meth:`FeatureSummary.has_pair`).
 
 Used in: book/06_qwem_vs_word2vec.md, ``tools/make_results.py``.
 """
@@ -62,9 +65,13 @@ class FeatureSummary:
         return cls(d, list(embs), "stored embeddings", embeddings=embs, topn=topn)
 
     @classmethod
-    def from_stored(cls, z: Mapping[str, np.ndarray]) -> FeatureSummary:
-        """From the arrays of a ``features.npz`` written by :func:`feature_summary`."""
-        return cls(int(z["d"]), [str(m) for m in z["models"]], "stored overlaps", stored=z,
+    def from_stored(cls, z: Mapping[str, np.ndarray], extra: Mapping | None = None) -> FeatureSummary:
+        """From the arrays of a ``features.npz`` written by :func:`feature_summary`, plus
+        ``extra`` ``{name: Embeddings}`` of models it does not hold (over the same words)."""
+        stored = [str(m) for m in z["models"]]
+        extra = {m: e for m, e in (extra or {}).items() if m not in stored}
+        source = "stored overlaps" + (f" (+ {', '.join(extra)} from stored embeddings)" if extra else "")
+        return cls(int(z["d"]), stored + list(extra), source, stored=z, embeddings=extra or None,
                    topn=z[f"words/{z['models'][0]}"].shape[1] if len(z["models"]) else FEATURE_TOPN)
 
     @classmethod
@@ -77,6 +84,21 @@ class FeatureSummary:
 
     def __contains__(self, model: str) -> bool:
         return model in self.models
+
+    def _computed(self, m: str) -> bool:
+        return self._emb is not None and m in self._emb
+
+    def has_pair(self, a: str, b: str) -> bool:
+        """Whether the overlaps of ``a`` and ``b`` are available (computed or stored)."""
+        if self._computed(a) and self._computed(b):
+            return True
+        return self._z is not None and (f"overlap/{a} | {b}" in self._z or f"overlap/{b} | {a}" in self._z)
+
+    def _require_pair(self, a: str, b: str) -> None:
+        if not self.has_pair(a, b):
+            raise KeyError(f"no overlaps of {a!r} and {b!r} in this summary ({self.source}): one is "
+                           "only in features.npz, the other only as embeddings; rerun "
+                           "tools/make_results.py so that features.npz holds both")
 
     def left_vectors(self, m: str) -> np.ndarray:
         """``U[:, :d]`` of model ``m`` (float64; from embeddings only)."""
@@ -93,13 +115,14 @@ class FeatureSummary:
 
     def top_words(self, m: str) -> list[tuple[str, ...]]:
         """The ``topn`` words closest to each of the ``d`` principal components of ``m``."""
-        if self._emb is not None:
+        if self._computed(m):
             return [c.words for c in self.components(m)]
         return [tuple(map(str, w)) for w in self._z[f"words/{m}"][:self.d]]
 
     def overlap(self, a: str, b: str) -> np.ndarray:
         """``(d, d)`` squared overlaps of the left singular vectors, rows ``a``, columns ``b``."""
-        if self._emb is not None:
+        self._require_pair(a, b)
+        if self._computed(a) and self._computed(b):
             Ua, Ub = self.left_vectors(a), self.left_vectors(b)
             return (Ua.T @ Ub) ** 2
         if f"overlap/{a} | {b}" in self._z:
@@ -108,7 +131,8 @@ class FeatureSummary:
 
     def subspace(self, a: str, b: str, k: int) -> float:
         """Subspace overlap of the top-``k`` spans of ``a`` and ``b`` (symmetric)."""
-        if self._emb is not None:
+        self._require_pair(a, b)
+        if self._computed(a) and self._computed(b):
             return subspace_overlap(self.left_vectors(a)[:, :k], self.left_vectors(b)[:, :k])
         key = f"subspace/{a} | {b}" if f"subspace/{a} | {b}" in self._z else f"subspace/{b} | {a}"
         return float(self._z[key][list(self._z["subspace_k"]).index(k)])
@@ -163,7 +187,7 @@ def component_table(feats: FeatureSummary, ref: str, models: Sequence[str],
     """
     import pandas as pd
 
-    models = [m for m in dict.fromkeys(models) if m in feats]
+    models = [m for m in dict.fromkeys(models) if m in feats and (m == ref or feats.has_pair(ref, m))]
     if not models or ref not in feats:
         return pd.DataFrame()
     show = shown_components(feats.d) if show is None else show
@@ -184,7 +208,8 @@ def subspace_table(feats: FeatureSummary, models: Sequence[str], ks: Sequence[in
     """Top-``k`` subspace overlaps of every pair of ``models`` (in that order), ``k`` in ``ks``.
 
     Returns:
-        :class:`pandas.DataFrame`, index ``"<a> | <b>"``, columns ``top-<k>``.
+        :class:`pandas.DataFrame`, index ``"<a> | <b>"``, columns ``top-<k>``; pairs whose
+        overlaps are not available (:meth:`FeatureSummary.has_pair`) are left out.
     """
     import pandas as pd
 
@@ -193,6 +218,6 @@ def subspace_table(feats: FeatureSummary, models: Sequence[str], ks: Sequence[in
     sub: dict[str, dict[str, float]] = {}
     for k in ks:
         for i, a in enumerate(models):
-            for b in models[i + 1:]:
+            for b in (b for b in models[i + 1:] if feats.has_pair(a, b)):
                 sub.setdefault(f"{a} | {b}", {})[f"top-{k}"] = feats.subspace(a, b, k)
     return pd.DataFrame(sub).T
