@@ -65,7 +65,8 @@ class AnalogyResult:
 
 
 def _answer_3cosadd(
-    U: np.ndarray, q: np.ndarray, fold: np.ndarray | None, variants: Mapping[int, np.ndarray]
+    U: np.ndarray, q: np.ndarray, fold: np.ndarray | None, variants: Mapping[int, np.ndarray],
+    X: np.ndarray | None = None,
 ) -> np.ndarray:
     """Row of ``argmax_w ŵ·(b̂ + ĉ - â)`` over ``U`` without ``a, b, c``, per question.
 
@@ -74,15 +75,18 @@ def _answer_3cosadd(
         q: rows ``(a, b, c)`` of each question, shape ``(n, 3)``.
         fold: row -> row of its first case variant, or None if there are no variants.
         variants: row -> all rows sharing its case-folded spelling (only those with >1).
+        X: the vectors the query ``b + c - a`` is built from (default ``U``; the raw
+            vectors give eq. 22's candidate-only normalisation).
     """
     n = q.shape[0]
     V = U.shape[0]
     pred = np.empty(n, dtype=np.int64)
     chunk = max(1, _CHUNK_ELEMENTS // max(V, 1))
     Ut = np.ascontiguousarray(U.T)
+    X = U if X is None else X
     for start in range(0, n, chunk):
         qa, qb, qc = (q[start:start + chunk, j] for j in range(3))
-        query = U[qb] + U[qc] - U[qa]
+        query = X[qb] + X[qc] - X[qa]
         sims = query @ Ut
         rows = np.arange(len(qa))
         for col in (qa, qb, qc):
@@ -134,6 +138,7 @@ def evaluate_analogies(
     protocol: str = "original",
     restrict_vocab: int | None = None,
     dtype: np.dtype | type | None = None,
+    normalize: str = "all",
 ) -> AnalogyResult:
     """Analogy accuracy by 3CosAdd on unit vectors (eq. 18-21).
 
@@ -155,6 +160,9 @@ def evaluate_analogies(
         dtype: precision of the scores; ``None``: that of the vectors. ``np.float32``
             (what gensim uses) is about twice as fast as float64 and can differ
             from it only where two candidates tie to within rounding.
+        normalize: ``"all"`` (eq. 19-21: unit query words and candidates) or
+            ``"candidates"`` (eq. 22, Appendix A.4: ``argmax ŵ·(c + b - a)`` with the raw
+            query words; used in book/08_appendix.md through ``qwemlib.experiments``).
 
     Returns:
         An :class:`AnalogyResult`.
@@ -168,6 +176,8 @@ def evaluate_analogies(
     """
     if protocol not in ("original", "pairs"):
         raise ValueError(f"evaluate_analogies: protocol must be 'original' or 'pairs', got {protocol!r}")
+    if normalize not in ("all", "candidates"):
+        raise ValueError(f"evaluate_analogies: normalize must be 'all' or 'candidates', got {normalize!r}")
     sections = path_or_name if isinstance(path_or_name, (list, tuple)) else read_analogies(path_or_name)
     vocab = emb.folded_index(restrict_vocab)
     stop = len(emb) if restrict_vocab is None else min(int(restrict_vocab), len(emb))
@@ -189,7 +199,10 @@ def evaluate_analogies(
 
     names, totals, quads = _questions(sections, protocol, emb, vocab, restrict_vocab)
     allq = np.concatenate(quads) if quads else np.zeros((0, 4), dtype=np.int64)
-    pred = _answer_3cosadd(U, allq[:, :3], fold_arg, variants)
+    X = None
+    if normalize == "candidates":
+        X = emb.vectors[:stop] if dtype is None else emb.vectors[:stop].astype(dtype, copy=False)
+    pred = _answer_3cosadd(U, allq[:, :3], fold_arg, variants, X)
     hit = pred == allq[:, 3]
     results = []
     start = 0
