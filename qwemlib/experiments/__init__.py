@@ -16,6 +16,8 @@ Used in: book/05_training.md, book/06_qwem_vs_word2vec.md, book/07_linear_struct
 #   the claims register (every chapter): _register
 import importlib as _importlib
 
+from ._appendix import appendix_embeddings as appendix_embeddings
+from ._appendix import appendix_verdicts as appendix_verdicts
 from ._claims import CLOSE_POINTS as CLOSE_POINTS
 from ._claims import LIVE_TOLERANCE as LIVE_TOLERANCE
 from ._claims import QWEM_ROLES as QWEM_ROLES
@@ -132,6 +134,7 @@ from ._training_checks import rank_d_floor as rank_d_floor
 #: judge its claims from stored results also exposes ``measure_claims(preset) -> list[Verdict]``
 #: (``tools/verdicts.py`` calls it).
 CLAIM_MODULES: tuple[str, ...] = (
+    "_appendix",         # book/08 (measure_claims)
     "_claims",           # book/06 (measure_claims)
 )
 
