@@ -283,15 +283,21 @@ def _acceptance(P_i: np.ndarray, threshold: float) -> np.ndarray:
     return np.minimum(1.0, r + np.sqrt(r))
 
 
-def psi_negative_power(P_i: np.ndarray, power: float = 0.75) -> np.ndarray:
-    """Negatives from ``P^power`` as a reweighting of ``Psi-`` (eq. 17): ``Psi-_ij ∝ P_j^(power-1)``.
+def psi_negative_power(P_i: np.ndarray, power: float = 0.75, normaliser: str = "word2vec") -> np.ndarray:
+    """Negatives from ``Q_j = P_j^power / sum_k P_k^power`` as a reweighting of ``Psi-`` (eq. 17).
 
-    Normalised as in eq. 17 (divided by the mean of ``P_j^(power-1)``). It depends
-    on ``j`` only, so it is not symmetric and falls outside Setting 1.
+    ``Psi-_ij = Q_j / P_j``. ``normaliser="word2vec"`` (default, correct) divides
+    ``P_j^(power-1)`` by ``sum_k P_k^power``, so ``sum_ij Psi-_ij P_i P_j = 1``: as many
+    negatives as word2vec draws. ``"paper-eq17"`` is eq. 17 as printed, divided by
+    ``mean_k P_k^(power-1)``: total mass ``sum_k P_k^power / mean_k P_k^(power-1)`` (0.59 at
+    ``ci``, 0.49 at ``local``), the target for that fraction of the negatives. Depends on
+    ``j`` only: not symmetric, outside Setting 1. Used in: book/08_appendix.md, book/intro.md.
     """
+    if normaliser not in ("word2vec", "paper-eq17"):
+        raise ValueError(f"normaliser must be 'word2vec' or 'paper-eq17', got {normaliser!r}")
     x = P_i ** (power - 1.0)
-    row = x / x.mean()
-    return np.broadcast_to(row, (P_i.shape[0], P_i.shape[0])).copy()
+    z = np.sum(P_i ** power) if normaliser == "word2vec" else x.mean()
+    return np.broadcast_to(x / z, (P_i.shape[0], P_i.shape[0])).copy()
 
 
 def target_matrix(

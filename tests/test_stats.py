@@ -171,3 +171,43 @@ def test_per_word_weight_and_relative_change():
     A = rng.random((4, 4))
     assert stats.relative_change(A, A) == 0.0
     assert stats.relative_change(2 * A, A) == pytest.approx(1.0)
+
+
+def _word2vec_unigram_table(counts, power=0.75, size=200_000):
+    """word2vec.c's InitUnigramTable, line by line: word i fills a run of cells ~ count_i^power."""
+    z = float(np.sum(counts.astype(float) ** power))
+    table = np.empty(size, dtype=np.int64)
+    i, d1 = 0, counts[0] ** power / z
+    for a in range(size):
+        table[a] = i
+        if a / size > d1 and i < len(counts) - 1:
+            i += 1
+            d1 += counts[i] ** power / z
+    return table
+
+
+def test_eq17_with_the_correct_normaliser_equals_a_brute_force_negative_count():
+    # Every token of the tiny corpus is the first word of a negative pair, and every cell of
+    # word2vec's unigram table its second word: the normalised count of (i, j) is the
+    # probability of a negative pair, which Psi-_ij P_i P_j (eq. 17) must reproduce.
+    from train_helpers import V, tiny_corpus
+
+    ids, _ = tiny_corpus()
+    counts = np.bincount(ids, minlength=V)
+    table = _word2vec_unigram_table(counts)
+    N = np.zeros((V, V))
+    for i in ids:                                  # brute force: one row per token position
+        N[i] += np.bincount(table, minlength=V) / table.size
+    N /= ids.size
+    Pi = counts / counts.sum()
+    neg = stats.psi_negative_power(Pi) * np.outer(Pi, Pi)
+    np.testing.assert_allclose(neg, N, atol=2 * V / table.size)   # the table's cells are discrete
+    assert neg.sum() == pytest.approx(1.0, rel=1e-12)
+    # The paper's printed normaliser gets the shape but not the mass: it fails the same count.
+    paper = stats.psi_negative_power(Pi, normaliser="paper-eq17") * np.outer(Pi, Pi)
+    mass = np.sum(Pi**0.75) / np.mean(Pi**-0.25)
+    assert paper.sum() == pytest.approx(mass, rel=1e-12) and mass < 0.95
+    assert np.abs(paper - N).max() > 10 * 2 * V / table.size
+    np.testing.assert_allclose(paper / mass, neg, rtol=1e-12)
+    with pytest.raises(ValueError, match="normaliser"):
+        stats.psi_negative_power(Pi, normaliser="paper")
