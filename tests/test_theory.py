@@ -216,3 +216,35 @@ def test_half_rise_times_recover_tau_and_reject_a_wrong_prediction(eig_small):
     wrong = theory.ClosedFormDynamics.aligned(eig_small, 1e-2)
     rel = np.abs(theory.half_rise_times(t, wrong.s2(t), cf.values) / half - 1)
     assert rel.max() > 0.05
+
+
+def test_mode_fractions_check_catches_one_missing_mode_that_the_total_loss_misses(Mind):
+    # The intro's final-state check (book/intro.md): per mode, the fractions of the flow and
+    # of eq. 13 agree within 0.1 and the final losses within half the smallest step
+    # lambda_d^2 / 8. A prediction with one mode that never starts must fail it, while the
+    # old check (final loss within 1 %) passes, as the unlearned part of M* dominates.
+    d, sigma = 6, 1e-6
+    spec = eigen.full_spectrum(Mind)
+    eig = spec.top(d)
+    good = theory.ClosedFormDynamics.from_random_init(eig, sigma, seed=0, start="projected")
+    times = np.linspace(0.0, 2.0 * good.tau.max(), 60)
+    run = flow.gradient_flow(Mind, theory.random_init(eig.V, d, sigma, seed=0), times, spectrum=spec)
+    T = times[-1]
+    f_flow = theory.mode_fractions(run.W[-1], eig.vectors, eig.values)
+
+    def passes(pred):
+        f_pred = theory.mode_fractions(pred.W(T), eig.vectors, eig.values)
+        return (np.abs(f_flow - f_pred)[: d - 1].max() < 0.1
+                and abs(run.loss[-1] - pred.loss(T)) < eig.values[-1] ** 2 / 8)
+
+    assert passes(good)
+    np.testing.assert_allclose(f_flow, 1.0, atol=1e-2)    # every mode learned by T
+    for k in range(d):
+        s0 = good.s0.copy()
+        s0[k] = 1e-300                                    # mode k never starts: s_k(T) = 0
+        wrong = theory.ClosedFormDynamics.aligned(eig, s0)
+        assert theory.mode_fractions(wrong.W(T), eig.vectors, eig.values)[k] < 1e-12
+        assert not passes(wrong), k
+        assert abs(run.loss[-1] / wrong.loss(T) - 1) < 1e-2, k   # the old check cannot tell
+    with pytest.raises(ValueError, match="columns"):
+        theory.mode_fractions(run.W[-1], eig.vectors[:, :2], eig.values)

@@ -30,6 +30,7 @@ from ._closed_form import weighted_closed_form as weighted_closed_form
 from ._compare import align_rotation as align_rotation
 from ._compare import first_crossing as first_crossing
 from ._compare import half_rise_times as half_rise_times
+from ._compare import mode_fractions as mode_fractions
 from ._compare import requiv_distance as requiv_distance
 from ._compare import subspace_overlap as subspace_overlap
 from ._dynamics import ClosedFormDynamics as ClosedFormDynamics
@@ -45,4 +46,5 @@ __all__ = [
     "requiv_distance",
     "first_crossing",
     "half_rise_times",
+    "mode_fractions",
 ]

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["subspace_overlap", "align_rotation", "requiv_distance", "first_crossing", "half_rise_times"]
+__all__ = ["subspace_overlap", "align_rotation", "requiv_distance", "first_crossing", "half_rise_times",
+           "mode_fractions"]
 
 
 
@@ -112,3 +113,20 @@ def half_rise_times(t, s2, values, *, interpolate: bool = True) -> np.ndarray:
     """
     values = np.asarray(values, dtype=np.float64)
     return first_crossing(t, s2, values / 2, interpolate=interpolate)
+
+
+def mode_fractions(W, vectors, values) -> np.ndarray:
+    """``(d,)``: how much of each mode ``W`` has learned, ``v_k^T W W^T v_k / lambda_k``.
+
+    1 for a learned mode (eq. 7: ``W W^T`` has ``lambda_k`` along ``v_k``), 0 for one that
+    has not started; the loss ``(1/4)||W W^T - M*||^2`` carries ``(lambda_k^2/4)(1 - f_k)^2``
+    from mode ``k``. Comparing the fractions of a run and of eq. 13's ``W*(t)`` checks the
+    final state mode by mode (a single missing mode moves its fraction by 1).
+
+    Used in: book/intro.md (its final-state check).
+    """
+    A = np.asarray(vectors, dtype=np.float64).T @ np.asarray(W, dtype=np.float64)
+    values = np.asarray(values, dtype=np.float64)
+    if A.shape[0] != values.shape[0]:
+        raise ValueError(f"vectors has {A.shape[0]} columns but values has {values.shape[0]} entries")
+    return np.sum(A * A, axis=1) / values
