@@ -27,7 +27,7 @@ Lower-variance estimators of the same QWEM loss (opt-in, ``TrainConfig.negatives
 paper's negatives (``"unigram"``, the default, unchanged) make an unbiased but noisy
 gradient: a pair of rare words that never co-occur has ``Psi_ij = 1 / (P_i P_j)`` (up to
 1.4e8 at the ci preset, V = 2,000), is drawn with probability ``P_i P_j`` and then moves two
-embeddings 1e8 times further than a typical pair; 95 % of the gradient variance comes from
+embeddings 2.4e3 times further than the median sampled pair; 95 % of the gradient variance comes from
 the negative half. Measured at ci (d = 50) at ``W = W*/2`` (half the closed-form minimizer,
 as in book/05_training.md), relative error ``|g_batch - grad L| / |grad L|`` of one batch of
 50k + 50k pairs, and of the average of 64 batches:
