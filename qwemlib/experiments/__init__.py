@@ -12,7 +12,7 @@ Used in: book/05_training.md, book/06_qwem_vs_word2vec.md, book/07_linear_struct
 #   book/05, training against the theory: _training, _training_checks, _sampling
 #   book/06, closed-form trio, gensim peer, features, claims: _closed_forms, _peer,
 #            _features, _comparison, _claims, _pmi_conventions (svd(PMI) conventions)
-#   book/07, linear structure: _linear, _linear_report, _linear_sgd
+#   book/07, linear structure, its claims: _linear, _linear_report, _linear_sgd, _linear_claims
 #   the claims register (every chapter): _register
 import importlib as _importlib
 
@@ -57,24 +57,22 @@ from ._linear import compute_linear_structure as compute_linear_structure
 from ._linear import linear_structure as linear_structure
 from ._linear import linear_structure_arrays as linear_structure_arrays
 from ._linear import load_linear_structure as load_linear_structure
+from ._linear_claims import linear_verdicts as linear_verdicts
+from ._linear_claims import verdict_summary as verdict_summary
 from ._linear_report import RiseTimes as RiseTimes
-from ._linear_report import check_best_family as check_best_family
-from ._linear_report import check_flow_timing as check_flow_timing
-from ._linear_report import check_mp_bulk as check_mp_bulk
-from ._linear_report import check_sgd_timing as check_sgd_timing
 from ._linear_report import check_signal_in_mean as check_signal_in_mean
-from ._linear_report import correlation_verdict as correlation_verdict
+from ._linear_report import emergence_scores as emergence_scores
 from ._linear_report import family_pairs_table as family_pairs_table
 from ._linear_report import family_summary_table as family_summary_table
 from ._linear_report import half_max_times as half_max_times
-from ._linear_report import linear_claims_table as linear_claims_table
 from ._linear_report import localization_summary as localization_summary
 from ._linear_report import localization_table as localization_table
 from ._linear_report import mp_fit_summary as mp_fit_summary
+from ._linear_report import rise_fall_fraction as rise_fall_fraction
 from ._linear_report import rise_times as rise_times
 from ._linear_report import snr_accuracy_correlation as snr_accuracy_correlation
 from ._linear_report import snr_summary as snr_summary
-from ._linear_report import verdict as verdict
+from ._linear_report import spearman_greater as spearman_greater
 from ._linear_sgd import LINEAR_SGD as LINEAR_SGD
 from ._linear_sgd import LinearSGD as LinearSGD
 from ._linear_sgd import linear_sgd as linear_sgd
@@ -136,6 +134,7 @@ from ._training_checks import rank_d_floor as rank_d_floor
 CLAIM_MODULES: tuple[str, ...] = (
     "_appendix",         # book/08 (measure_claims)
     "_claims",           # book/06 (measure_claims)
+    "_linear_claims",    # book/07 (measure_claims)
 )
 
 #: Every claim the book judges, by key (assembled from each module's ``CLAIMS``).

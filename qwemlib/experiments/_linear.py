@@ -66,9 +66,10 @@ def d_grid(D: int) -> np.ndarray:
 class LinearStructure:
     """book/07's measurements, live or stored (``source``), with the chapter's derived summaries.
 
-    Dicts are keyed by family (``fits``, ``spectra`` and ``sim`` by ``(family, d)``; ``null_ks``
-    and ``base95`` by ``N``). ``W`` and ``words`` exist only when computed live; the flow
-    arrays are ``None`` when it was skipped (``make_results --no-flow``).
+    Dicts are keyed by family (``fits``, ``spectra`` and ``sim`` by ``(family, d)``; ``null_ks``,
+    ``base95`` and ``base_fall`` by ``N``). ``W`` and ``words`` exist only when computed live; the
+    flow arrays are ``None`` when it was skipped (``make_results --no-flow``), ``base_fall`` (each
+    random-pair draw's peak-to-final SNR) when the stored file predates it.
     """
 
     source: str
@@ -95,6 +96,7 @@ class LinearStructure:
     acc_flow: np.ndarray | None = None
     flow_nsteps: int | None = None
     flow_loss: np.ndarray | None = None
+    base_fall: dict | None = None
     W: np.ndarray | None = None
     words: list | None = None
     seconds: dict = field(default_factory=dict)
@@ -170,16 +172,14 @@ class LinearStructure:
         out["null_ks_N"], out["null_ks"] = np.array(list(self.null_ks)), np.array(list(self.null_ks.values()))
         out["snr_d"] = np.array([self.snr_d[f] for f in fams])
         out["base95_N"], out["base95"] = np.array(list(self.base95)), np.array(list(self.base95.values()))
+        if self.base_fall is not None:
+            out["base_fall_N"] = np.array(list(self.base_fall))
+            out["base_fall"] = np.array(list(self.base_fall.values()))
         out["d_grid"], out["acc_grid"], out["tau"] = self.d_grid, self.acc_grid, self.tau
         if self.acc_flow is not None:
             out |= {"flow_times": self.flow_times, "acc_flow": self.acc_flow,
                     "flow_nsteps": np.int64(self.flow_nsteps), "flow_loss": self.flow_loss}
         return out
-
-
-def _family_accuracy(words, fam_pairs, Wd) -> np.ndarray:
-    """``evaluate.family_accuracy`` of the embeddings ``Wd`` (one number per kept family)."""
-    return ev.family_accuracy(ev.Embeddings(words, Wd), fam_pairs)
 
 
 def compute_linear_structure(st, eig: Eigenpairs | None = None, *, flow: bool = True,
@@ -245,13 +245,14 @@ def compute_linear_structure(st, eig: Eigenpairs | None = None, *, flow: bool = 
     t = time.perf_counter()
     d_all = np.arange(1, D + 1)
     snr_d = {f: np.array([rmt.snr(rmt.gram_spectrum(R_full[f][:, :d])) for d in d_all]) for f in fams}
-    base95 = {}
+    base95, base_fall = {}, {}
     for N in null_N:
         nb = _C["n_base"]
         ij = np.array([rng.choice(V, size=2, replace=False) for _ in range(nb * N)]).reshape(nb, N, 2)
         Rb = W[ij[..., 1]] - W[ij[..., 0]]             # (n_base, N, D)
         vals = np.array([[rmt.snr(rmt.gram_spectrum(Rb[b, :, :d])) for d in d_all] for b in range(nb)])
         base95[N] = np.percentile(vals, 95, axis=0)
+        base_fall[N] = vals.max(axis=1) / vals[:, -1]   # each draw's peak-to-final SNR (the fall's null)
     secs["snr and random-pair baseline"] = time.perf_counter() - t
     log(f"   SNR and baseline: {secs['snr and random-pair baseline']:.0f} s")
 
@@ -259,7 +260,7 @@ def compute_linear_structure(st, eig: Eigenpairs | None = None, *, flow: bool = 
     t = time.perf_counter()
     fam_pairs = {f: pairs_all[f] for f in fams}
     grid = d_grid(D)
-    acc_grid = np.array([_family_accuracy(words, fam_pairs, W[:, :d]) for d in grid])
+    acc_grid = np.array([ev.family_accuracy(ev.Embeddings(words, W[:, :d]), fam_pairs) for d in grid])
     secs["accuracy over d"] = time.perf_counter() - t
     log(f"   accuracy over {len(grid)} values of d: {secs['accuracy over d']:.0f} s")
 
@@ -268,7 +269,7 @@ def compute_linear_structure(st, eig: Eigenpairs | None = None, *, flow: bool = 
         eigenvalues=eig.values[:D].copy(), pairs_all=pairs_all, fams=fams,
         rbar={f: R_full[f].mean(axis=0) for f in fams}, feature_words_pos=fw_pos, feature_words_neg=fw_neg,
         d_list=dl, spectra=spectra, fits=fits, sim=sim, null_ks=null_ks, snr_d=snr_d, base95=base95,
-        d_grid=grid, acc_grid=acc_grid, W=W, words=words, seconds=secs,
+        base_fall=base_fall, d_grid=grid, acc_grid=acc_grid, W=W, words=words, seconds=secs,
         tau=ClosedFormDynamics.from_random_init(eig, _C["flow_sigma"], seed=_C["flow_seed"],
                                                 start="projected").tau)
     if flow:
@@ -289,7 +290,7 @@ def _run_flow(out: LinearStructure, st, spec, fam_pairs, log) -> None:
     fr = gradient_flow(st.M, random_init(out.V, out.D, _C["flow_sigma"], _C["flow_seed"]), times,
                        spectrum=spec, rtol=_C["flow_rtol"])
     out.flow_times = times
-    out.acc_flow = np.array([_family_accuracy(out.words, fam_pairs, Wt) for Wt in fr.W])
+    out.acc_flow = np.array([ev.family_accuracy(ev.Embeddings(out.words, Wt), fam_pairs) for Wt in fr.W])
     out.flow_nsteps, out.flow_loss = int(fr.nsteps), fr.loss
     out.seconds["gradient flow and its accuracy"] = time.perf_counter() - t
     log(f"   gradient flow ({len(times)} snapshots): {out.seconds['gradient flow and its accuracy']:.0f} s")
@@ -372,6 +373,7 @@ def load_linear_structure(preset: Preset) -> LinearStructure:
         d_list=dl, spectra=spectra, fits=fits, sim=sim,
         null_ks=dict(zip(S["null_ks_N"].tolist(), S["null_ks"].tolist())),
         snr_d=dict(zip(fams, S["snr_d"])), base95=dict(zip(S["base95_N"].tolist(), S["base95"])),
+        base_fall=dict(zip(S["base_fall_N"].tolist(), S["base_fall"])) if "base_fall" in S else None,
         d_grid=S["d_grid"], acc_grid=S["acc_grid"], tau=S["tau"],
         flow_times=S["flow_times"] if has_flow else None, acc_flow=S["acc_flow"] if has_flow else None,
         flow_nsteps=int(S["flow_nsteps"]) if has_flow else None,
