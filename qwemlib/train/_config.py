@@ -82,6 +82,14 @@ class TrainConfig:
         cpu_threads: threads of ``backend="cpu-kernel"`` (``0``: numba's default, all
             cores; ``1``: deterministic). The random draws do not depend on it (only the
             Hogwild races do), so it may change when resuming.
+        devices: data parallelism of ``backend="jax"`` (:mod:`qwemlib.train._sharding`,
+            docs/MULTI_DEVICE.md). ``1`` (default): one device. ``n > 1``: the first ``n`` of
+            ``jax.devices()``; ``0``: all of them (every host's after
+            ``jax.distributed.initialize()``). Each step's global batch is the one-device
+            run's, split evenly across the devices (``batch_pos`` and ``batch_neg`` must be
+            multiples of the count), with ``W`` replicated and the gradient all-reduced, so
+            the run ends at the one-device ``W`` up to floating-point rounding; it may
+            change when resuming.
     """
 
     loss: str = "qwem"
@@ -113,6 +121,7 @@ class TrainConfig:
     negatives: str = "unigram"
     backend: str = "jax"
     cpu_threads: int = 0
+    devices: int = 1
 
     def __post_init__(self):
         def bad(name, what):
@@ -140,6 +149,13 @@ class TrainConfig:
         if isinstance(self.cpu_threads, bool) or int(self.cpu_threads) != self.cpu_threads \
                 or self.cpu_threads < 0:
             bad("cpu_threads", "must be an integer >= 0 (0: all cores, 1: deterministic)")
+        if isinstance(self.devices, bool) or int(self.devices) != self.devices or self.devices < 0:
+            bad("devices", "must be an integer >= 0 (1: one device, n: n devices, 0: all devices)")
+        if self.devices != 1 and self.backend != "jax":
+            bad("devices", "only backend='jax' runs on several devices; use devices=1 with 'cpu-kernel'")
+        if self.devices > 1 and (self.batch_pos % self.devices or self.batch_neg % self.devices):
+            bad("devices", f"batch_pos={self.batch_pos} and batch_neg={self.batch_neg} must both be "
+                "multiples of the device count, so that each device gets an equal share of the batch")
         if self.record_spacing not in ("log", "linear"):
             bad("record_spacing", "choose 'log' or 'linear'")
         for name in ("dim", "steps_per_call", "batch_pos", "batch_neg", "window"):
@@ -165,7 +181,7 @@ class TrainConfig:
     # fields that do not change the trajectory (may differ when resuming)
     _NON_TRAJECTORY = ("steps_per_call", "checkpoint_path", "checkpoint_every", "n_records",
                        "record_spacing", "record_steps", "n_snapshots", "record_objective",
-                       "cpu_threads")
+                       "cpu_threads", "devices")
 
     def resolved_grad_path(self, vocab_size: int) -> str:
         """``"dense"`` or ``"scatter"``: the gradient path a run with ``V = vocab_size`` uses."""

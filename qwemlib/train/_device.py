@@ -5,7 +5,8 @@ takes the gradient of the batch loss (:func:`qwemlib.train.batch_value_and_grad`
 ``W`` by ``-eta_s`` times it, with ``eta_s`` from the one schedule
 (:func:`qwemlib.train.learning_rate`, here on jax arrays). The loop stops early at the first
 non-finite or too large batch loss, so the host only wakes up at record and checkpoint
-steps and on divergence.
+steps and on divergence. With a mesh (``TrainConfig.devices != 1``) the same global batch is
+split across the devices and ``W`` replicated (:mod:`._sharding`).
 
 Used in: :func:`qwemlib.train.train`.
 """
@@ -22,16 +23,21 @@ from ._config import TrainConfig
 from ._losses import batch_value_and_grad
 from ._sampler import sample_batch
 from ._schedule import learning_rate
+from ._sharding import replicated_jit, shard_batch
 
 
-def _make_runner(cfg: TrainConfig, V: int):
+def _make_runner(cfg: TrainConfig, V: int, mesh=None):
     return _runner(cfg.loss, cfg.schedule, cfg.batch_pos, cfg.batch_neg, cfg.resolved_grad_path(V),
-                   cfg.negatives)
+                   cfg.negatives, mesh)
 
 
 @lru_cache(maxsize=32)
-def _runner(loss: str, sched: str, Bp: int, Bn: int, path: str = "scatter", negatives: str = "unigram"):
-    """The jitted device loop for one (loss, schedule, batch sizes, path, negatives); cached."""
+def _runner(loss: str, sched: str, Bp: int, Bn: int, path: str = "scatter", negatives: str = "unigram",
+            mesh=None):
+    """The jitted device loop for one (loss, schedule, batch sizes, path, negatives, mesh); cached.
+
+    ``mesh``: ``None`` (one device) or the ``"data"`` mesh of :func:`._sharding.data_mesh`.
+    """
     vg = partial(batch_value_and_grad, loss=loss, path=path, negatives=negatives)
 
     def run(W, step_key, step0, n, lr, total, max_loss, sampler, weights):
@@ -42,6 +48,8 @@ def _runner(loss: str, sched: str, Bp: int, Bn: int, path: str = "scatter", nega
             W, k, lsum, last, ok = c
             step = step0 + k
             batch = sample_batch(jax.random.fold_in(step_key, step), sampler, Bp, Bn)
+            if mesh is not None:
+                batch = shard_batch(batch, mesh)
             loss, g = vg(W, batch, weights)
             W = W - learning_rate(sched, step, lr, total, xp=jnp) * g
             good = jnp.isfinite(loss) & (loss < max_loss)
@@ -51,7 +59,7 @@ def _runner(loss: str, sched: str, Bp: int, Bn: int, path: str = "scatter", nega
         W, k, lsum, last, ok = jax.lax.while_loop(cond, body, (W, jnp.int32(0), z, z, jnp.bool_(True)))
         return W, k, lsum, last, ok & jnp.all(jnp.isfinite(W))
 
-    return jax.jit(run, donate_argnums=(0,))
+    return jax.jit(run, donate_argnums=(0,)) if mesh is None else replicated_jit(run, mesh)
 
 
 @jax.jit

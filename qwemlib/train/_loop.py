@@ -2,7 +2,10 @@
 
 The host calls the fused device loop (:mod:`._device`) in chunks that end at record and
 checkpoint steps, records the mean batch loss, the exact objective and the singular values
-there, and turns a non-finite or exploding loss into :class:`TrainingDiverged`.
+there, and turns a non-finite or exploding loss into :class:`TrainingDiverged`. With
+``TrainConfig.devices != 1`` the arrays are replicated on a ``"data"`` mesh and the batches
+split across it (:mod:`._sharding`); on several hosts only process 0 writes checkpoints
+and shows progress.
 
 Used in: book/05_training.md, tools/make_results.py and qwemlib.experiments (the stored
 runs), qwemlib.cli (``qwem train``), bench/bench_train.py.
@@ -26,6 +29,7 @@ from ._device import _default_device, _make_runner, _objective, _svals
 from ._inputs import _check_corpus, _distributions
 from ._sampler import _float_dtype, build_sampler
 from ._schedule import record_schedule, time_of_step
+from ._sharding import data_mesh, mesh_description, replicate
 
 
 def train(tokens, article_offsets, stats_or_P, cfg: TrainConfig, *, resume_from: str | None = None,
@@ -126,6 +130,7 @@ def _train(ids, off, P_ij, P_i, cfg, resume_from, progress, evaluate_fn, t_start
     V, d = P_i.shape[0], cfg.dim
     fp = _fingerprint(ids, off, V)
     cpu = cfg.backend == "cpu-kernel"
+    mesh = None if cfg.devices == 1 else data_mesh(cfg.devices, cfg.batch_pos, cfg.batch_neg)
     sampler = (build_cpu_sampler if cpu else build_sampler)(ids, off, P_i, cfg, P_ij=P_ij)
     weights, Mnp, max_loss = _loss_weights(P_ij, P_i, cfg, fdt)
     M = jnp.asarray(Mnp, dtype=fdt) if Mnp is not None and cfg.record_objective else None
@@ -149,7 +154,10 @@ def _train(ids, off, P_ij, P_i, cfg, resume_from, progress, evaluate_fn, t_start
         W = _initial_W(cfg, init_key, V, fdt)
         recs = _Records()
 
-    runner = CpuRunner(cfg, sampler) if cpu else _make_runner(cfg, V)
+    if mesh is not None:
+        sampler, weights, W, M = replicate((sampler, weights, W, M), mesh)
+    lead = jax.process_index() == 0
+    runner = CpuRunner(cfg, sampler) if cpu else _make_runner(cfg, V, mesh)
     lr = jnp.asarray(cfg.lr, fdt)
     total = jnp.int32(cfg.steps)
     max_loss_d = jnp.asarray(min(max_loss, float(np.finfo(npdt).max)), fdt)
@@ -180,7 +188,7 @@ def _train(ids, off, P_ij, P_i, cfg, resume_from, progress, evaluate_fn, t_start
 
     start_step = step
     t_loop = time.perf_counter()
-    bar = tqdm(total=cfg.steps, initial=step, disable=None if progress else True,
+    bar = tqdm(total=cfg.steps, initial=step, disable=None if progress and lead else True,
                desc=f"{cfg.loss} d={d}", unit="step")
     loss_acc, loss_n = 0.0, 0
     try:
@@ -200,7 +208,7 @@ def _train(ids, off, P_ij, P_i, cfg, resume_from, progress, evaluate_fn, t_start
             if step in rec_set:
                 record(step, W, loss_acc / max(loss_n, 1))
                 loss_acc, loss_n = 0.0, 0
-            if cfg.checkpoint_path is not None and (
+            if lead and cfg.checkpoint_path is not None and (
                 step == cfg.steps or (cfg.checkpoint_every > 0 and step % cfg.checkpoint_every == 0)
             ):
                 save_checkpoint(cfg.checkpoint_path, W, step, jax.random.key_data(base), cfg, fp, recs, npdt)
@@ -227,6 +235,6 @@ def _train(ids, off, P_ij, P_i, cfg, resume_from, progress, evaluate_fn, t_start
         wall_time=wall,
         compile_time=compile_time,
         pairs_per_second=pps,
-        device=runner.device if cpu else _default_device(),
+        device=runner.device if cpu else (_default_device() if mesh is None else mesh_description(mesh)),
         grad_path="cpu-kernel" if cpu else cfg.resolved_grad_path(V),
     )
