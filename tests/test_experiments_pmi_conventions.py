@@ -16,15 +16,20 @@ import pytest
 
 from qwemlib import config, results
 from qwemlib.experiments import (
+    BOOK_CONVENTION,
     CONVENTIONS,
     PAPER_CONVENTION,
     PAPER_EPS,
     PMIConvention,
+    conventions_frame,
+    conventions_summary,
     pmi_convention_table,
     pmi_conventions,
     pmi_embeddings,
     pmi_matrix,
+    prefix_statistics,
     save_pmi_conventions,
+    size_frame,
 )
 from qwemlib.experiments._pmi_conventions import FILENAME, UNSEEN
 
@@ -121,32 +126,61 @@ def test_algebraic_keeps_the_top_values_magnitude_the_top_singular_values():
 # ----------------------------------------------------------------------------- the table
 
 
-def _synthetic_stats(V=30, seed=1):
+def _synthetic_stats(V=30, n_articles=40, seed=1):
+    # a random corpus of 40 short articles, counted as the pipeline counts it
+    from qwemlib import stats
+
     rng = np.random.default_rng(seed)
-    C = rng.poisson(0.7, size=(V, V)).astype(float)   # about half the pairs unseen
-    C = C + C.T
-    P_ij = C / C.sum()
-    return types.SimpleNamespace(P_ij=P_ij, P_i=P_ij.sum(axis=1),
+    lengths = rng.integers(8, 16, size=n_articles)
+    offsets = np.concatenate([[0], np.cumsum(lengths)])
+    ids = rng.integers(0, V, size=offsets[-1]).astype(np.uint16)
+    co = stats.count_cooccurrences(ids, offsets, V, window=2)
+    corpus = types.SimpleNamespace(ids=ids, article_offsets=offsets, n_articles=n_articles,
+                                   n_tokens=int(ids.size))
+    return types.SimpleNamespace(P_ij=stats.skipgram_distribution(co),
+                                 P_i=stats.unigram_distribution(co), cooc=co, corpus=corpus,
                                  words=tuple(f"w{i}" for i in range(V)))
+
+
+def test_prefix_statistics_count_the_first_articles():
+    from qwemlib import stats
+
+    st = _synthetic_stats()
+    sub = prefix_statistics(st, 0.5)
+    off = st.corpus.article_offsets[:21]
+    co = stats.count_cooccurrences(st.corpus.ids[: off[-1]], off, 30, window=2)
+    assert sub.n_articles == 20 and sub.n_tokens == off[-1]
+    np.testing.assert_array_equal(sub.P_ij, stats.skipgram_distribution(co))
+    assert (sub.P_ij == 0).mean() > (st.P_ij == 0).mean()   # a smaller corpus sees fewer pairs
+    np.testing.assert_array_equal(prefix_statistics(st, 1.0).P_ij, st.P_ij)
+    with pytest.raises(ValueError, match="fraction must be in"):
+        prefix_statistics(st, 0.0)
+    with pytest.raises(ValueError, match="do not occur in the first"):
+        prefix_statistics(st, 0.025)                  # one article of ~12 tokens, 30 words
 
 
 def test_table_has_every_convention_and_round_trips(tmp_path):
     st = _synthetic_stats()
     preset = config.preset("ci", vocab=30, dim=3)
-    t = pmi_conventions(st, preset, log=lambda *a: None)
-    got = [PMIConvention(r["unseen"], r["spectrum"], r["scale"]) for r in t["rows"]]
+    t = pmi_conventions(st, preset, sizes=(0.5,), log=lambda *a: None)
+    grid = [r for r in t["rows"] if r["fraction"] == 1.0]
+    got = [PMIConvention(r["unseen"], r["spectrum"], r["scale"]) for r in grid]
     assert got == list(CONVENTIONS) and PAPER_CONVENTION in got
-    assert t["meta"]["unseen_fraction"] == pytest.approx(float((st.P_ij == 0).mean()))
+    assert grid[0]["unseen_fraction"] == pytest.approx(float((st.P_ij == 0).mean()))
+    half = [r for r in t["rows"] if r["fraction"] == 0.5]
+    assert [(r["unseen"], r["spectrum"], r["scale"]) for r in half] == [
+        ("zero", "algebraic", "sqrt"), ("paper", "algebraic", "sqrt")]
+    assert half[0]["tokens"] < grid[0]["tokens"] == st.corpus.n_tokens
     assert t["meta"]["fill"]["paper"][0] == pytest.approx(np.log(PAPER_EPS))
     assert t["meta"]["fill"]["zero"] == [0.0, 0.0]
     # the magnitude solve of the paper's matrix meets its large negative mode first
-    paper_mag = next(r for r in t["rows"] if r["unseen"] == "paper" and r["spectrum"] == "magnitude")
+    paper_mag = next(r for r in grid if r["unseen"] == "paper" and r["spectrum"] == "magnitude")
     assert paper_mag["lambda_first"] < 0 and paper_mag["n_negative"] >= 1
     save_pmi_conventions(t, "pytest", folder=tmp_path)
     stored = json.loads((tmp_path / FILENAME).read_text())
     assert stored["meta"]["command"] == "pytest" and "commit" in stored["meta"]
     df = pmi_convention_table(preset, folder=tmp_path)
-    assert df.attrs["source"] == "stored" and len(df) == len(CONVENTIONS)
+    assert df.attrs["source"] == "stored" and len(df) == len(CONVENTIONS) + 2
 
 
 def test_stored_tables_hold_every_convention_and_the_books_svd_pmi():
@@ -155,11 +189,53 @@ def test_stored_tables_hold_every_convention_and_the_books_svd_pmi():
         rows, meta = results.read_benchmark(name, filename=FILENAME)
         if rows is None:
             pytest.skip(f"no {FILENAME} stored at {name}")
-        assert [(r["unseen"], r["spectrum"], r["scale"]) for r in rows] == [
+        grid = [r for r in rows if r["fraction"] == 1.0]
+        assert [(r["unseen"], r["spectrum"], r["scale"]) for r in grid] == [
             (c.unseen, c.spectrum, c.scale) for c in CONVENTIONS]
         bench, _ = results.read_benchmark(name)
         book = next(r["value"] for r in bench
                     if r["model"] == "svd(PMI)" and r["benchmark"] == "Google analogies (pairs)")
-        assert rows[0]["accuracy"] == pytest.approx(book, abs=2e-3)
+        assert grid[0]["accuracy"] == pytest.approx(book, abs=2e-3)
         assert meta["protocol"] == "pairs" and "commit" in meta
 
+
+
+# ----------------------------------------------------------------------------- what book/06 shows
+
+
+def _fake_table(gaps, book=0.55):
+    # a stored-like frame: the grid at fraction 1 (book and paper conventions differ by the
+    # last gap) and two smaller corpora with the earlier gaps
+    import pandas as pd
+
+    rows = []
+    for c in CONVENTIONS:
+        acc = book - (gaps[-1] / 100 if c == PAPER_CONVENTION else 0.01 * CONVENTIONS.index(c) / 40)
+        rows.append(dict(unseen=c.unseen, spectrum=c.spectrum, scale=c.scale, accuracy=acc,
+                         fraction=1.0, tokens=4_000_000, unseen_fraction=0.5, n_negative=1))
+    for f, g in zip((0.0625, 0.25), gaps[:-1]):
+        for c, acc in ((BOOK_CONVENTION, book - 0.05), (PAPER_CONVENTION, book - 0.05 - g / 100)):
+            rows.append(dict(unseen=c.unseen, spectrum=c.spectrum, scale=c.scale, accuracy=acc,
+                             fraction=f, tokens=int(4_000_000 * f), unseen_fraction=0.7,
+                             n_negative=1))
+    return pd.DataFrame(rows)
+
+
+def test_summary_trend_is_computed_both_ways():
+    grows = conventions_summary({"local": _fake_table([2.0, 6.0, 18.0])})
+    assert grows["ch6_pmi_local_trend"] == "grows"
+    assert grows["ch6_pmi_local_gap"] == "18.0" and grows["ch6_pmi_local_book"] == "55.0 %"
+    assert grows["ch6_pmi_local_lowest"] == PAPER_CONVENTION.label
+    # a gap that shrinks, or grows by less than min_step, is not called growth
+    assert conventions_summary({"local": _fake_table([18.0, 6.0, 2.0])})[
+        "ch6_pmi_local_trend"] == "does not grow"
+    assert conventions_summary({"local": _fake_table([2.0, 2.5, 3.0])})[
+        "ch6_pmi_local_trend"] == "does not grow"
+    # closest to the paper's 8.4 %: with every convention above 40 %, the lowest one
+    assert grows["ch6_pmi_local_near"] == PAPER_CONVENTION.label
+    sizes = size_frame(_fake_table([2.0, 6.0, 18.0]))
+    assert list(sizes["gap (points)"]) == [2.0, 6.0, 18.0]
+    frame = conventions_frame({"ci": _fake_table([1.0, 2.0, 3.0]),
+                               "local": _fake_table([2.0, 6.0, 18.0])})
+    assert frame.shape == (len(CONVENTIONS), 2)
+    assert frame.loc[("paper", "algebraic", "sqrt"), "local"] == pytest.approx(37.0)

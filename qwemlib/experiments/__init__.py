@@ -89,11 +89,16 @@ from ._pmi_conventions import CONVENTIONS as CONVENTIONS
 from ._pmi_conventions import PAPER_CONVENTION as PAPER_CONVENTION
 from ._pmi_conventions import PAPER_EPS as PAPER_EPS
 from ._pmi_conventions import PMIConvention as PMIConvention
+from ._pmi_conventions import conventions_frame as conventions_frame
+from ._pmi_conventions import conventions_summary as conventions_summary
 from ._pmi_conventions import pmi_convention_table as pmi_convention_table
+from ._pmi_conventions import pmi_convention_tables as pmi_convention_tables
 from ._pmi_conventions import pmi_conventions as pmi_conventions
 from ._pmi_conventions import pmi_embeddings as pmi_embeddings
 from ._pmi_conventions import pmi_matrix as pmi_matrix
+from ._pmi_conventions import prefix_statistics as prefix_statistics
 from ._pmi_conventions import save_pmi_conventions as save_pmi_conventions
+from ._pmi_conventions import size_frame as size_frame
 from ._register import VERDICTS as VERDICTS
 from ._register import Claim as Claim
 from ._register import Criterion as Criterion
