@@ -226,6 +226,10 @@ def test_summary_trend_is_computed_both_ways():
     assert grows["ch6_pmi_local_trend"] == "grows"
     assert grows["ch6_pmi_local_gap"] == "18.0" and grows["ch6_pmi_local_book"] == "55.0 %"
     assert grows["ch6_pmi_local_lowest"] == PAPER_CONVENTION.label
+    assert grows["ch6_pmi_local_paper_rank"] == "the lowest"
+    other = _fake_table([2.0, 6.0, 18.0])
+    other.loc[(other.unseen == "min") & (other.fraction == 1.0), "accuracy"] = 0.01
+    assert conventions_summary({"local": other})["ch6_pmi_local_paper_rank"] == "not the lowest"
     # a gap that shrinks, or grows by less than min_step, is not called growth
     assert conventions_summary({"local": _fake_table([18.0, 6.0, 2.0])})[
         "ch6_pmi_local_trend"] == "does not grow"

@@ -349,7 +349,8 @@ def conventions_summary(tables: dict, paper_value: float = 8.4, min_step: float 
     Per preset: the book's and the paper's-code convention, their gap, the lowest
     convention and the one closest to ``paper_value`` (percent, the paper's Figure 3b),
     the fraction of unseen pairs, whether any convention reaches ``paper_value``, the most
-    negative seen PMI, ``paper_tokens`` over the table's tokens; for a table with
+    negative seen PMI, ``paper_tokens`` over the table's tokens, whether the paper's fill
+    scores lowest of the five fills (by value, ``sqrt``); for a table with
     corpus-size rows, whether the gap grows with the corpus (``..._trend``: "grows" when
     every larger corpus widens it by more than ``min_step`` points, 1.6 standard errors
     of one accuracy near 50 % over the 6,328 questions of ``local``; else "does not grow").
@@ -360,6 +361,8 @@ def conventions_summary(tables: dict, paper_value: float = 8.4, min_step: float 
         pick = {c: g[(g.unseen == c.unseen) & (g.spectrum == c.spectrum) & (g.scale == c.scale)]
                 .accuracy.iloc[0] for c in (BOOK_CONVENTION, PAPER_CONVENTION)}
         low = g.loc[g.accuracy.idxmin()]
+        fills = g[(g.spectrum == "algebraic") & (g.scale == "sqrt")]
+        paper_lowest = fills.accuracy.idxmin() == fills.index[fills.unseen == "paper"][0]
         near = g.loc[(g.accuracy * 100 - paper_value).abs().idxmin()]
         k = f"ch6_pmi_{name}_"
         out |= {k + "book": _pct(pick[BOOK_CONVENTION]), k + "paper": _pct(pick[PAPER_CONVENTION]),
@@ -375,7 +378,8 @@ def conventions_summary(tables: dict, paper_value: float = 8.4, min_step: float 
                 k + "reach": ("No convention reaches" if 100 * g.accuracy.min() > paper_value
                               else "At least one convention reaches"),
                 k + "seen_min": f"{meta.get('fill', {}).get('min', [np.nan])[0]:.1f}",
-                k + "ratio": f"{paper_tokens / g.tokens.iloc[0]:.0f}"}
+                k + "ratio": f"{paper_tokens / g.tokens.iloc[0]:.0f}",
+                k + "paper_rank": "the lowest" if paper_lowest else "not the lowest"}
         sizes = size_frame(df)
         if len(sizes) > 1:
             gaps = sizes["gap (points)"].to_numpy()
