@@ -22,6 +22,12 @@ from ._tokenize import TOKENIZER_VERSION, CorpusError, TokenizedCorpus, Vocabula
 
 
 def _source_key(source, max_shards) -> dict:
+    # A registered local corpus is keyed by its registry entries alone (the same key the loop
+    # below gives once its shards are found), so that a token cache carried without the shards
+    # (tools/gpu_pack.py) is found where they are absent.
+    if isinstance(source, (str, os.PathLike)) and isinstance(data.CORPORA.get(str(source)), tuple):
+        names = data.CORPORA[str(source)][:max_shards]
+        return {"files": [{"registry": n, "sha256": data.REGISTRY[n].sha256} for n in names]}
     kind, spec = _source_files(source, max_shards)
     if kind == "remote":
         return {"remote": spec.dataset, "config": spec.config}
