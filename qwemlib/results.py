@@ -27,11 +27,12 @@ from . import _io
 from .config import Preset
 from .data import PROJECT_ROOT
 
-__all__ = ["ROOT", "SCHEMA", "TRAIN_RUNS", "TRAIN_RUN_FIELDS", "StoredResultError", "results_dir",
-           "stored_path", "required_keys", "load_npz", "save_npz", "read_benchmark", "save_benchmark",
-           "write_text", "provenance", "stored_meta", "is_modified", "DIRTY_KEY", "CODE_PATHS",
-           "git_commit", "git_dirty", "machine",
-           "describe_source"]
+__all__ = [
+    "ROOT", "SCHEMA", "TRAIN_RUNS", "TRAIN_RUN_FIELDS", "TRAIN_RUN_OPTIONAL", "train_keys",
+    "TRAIN_META_KEYS", "merge_train_meta", "StoredResultError", "results_dir", "stored_path",
+    "required_keys", "load_npz", "save_npz", "read_benchmark", "save_benchmark", "write_text",
+    "provenance", "stored_meta", "is_modified", "DIRTY_KEY", "CODE_PATHS", "git_commit",
+    "git_dirty", "machine", "describe_source"]
 
 #: ``data/results/`` of this checkout.
 ROOT = PROJECT_ROOT / "data" / "results"
@@ -40,18 +41,28 @@ ROOT = PROJECT_ROOT / "data" / "results"
 CODE_PATHS = ("qwemlib", "tools/make_results.py")
 
 
-#: The runs of ``train.npz`` (book/05; written by :func:`qwemlib.experiments.train_against_theory`).
+#: The runs of the ci ``train.npz`` (book/05; written by
+#: :func:`qwemlib.experiments.train_against_theory`); other presets store the runs of their
+#: plan (:data:`qwemlib.experiments.PLANS`), listed in ``benchmark.json``'s ``meta["sgd"]``.
 TRAIN_RUNS = ("qwem-small", "qwem-w2v", "sgns-small", "sgns-w2v")
 #: What ``train.npz`` holds for each run, as ``<run>/<field>``.
 TRAIN_RUN_FIELDS = ("steps", "times", "loss", "objective", "singular_values", "analogy_accuracy",
                     "overlap", "overlap_k", "theory_t", "theory_s2", "theory_loss", "tau", "s0", "pc", "lr")
+#: Per run, written since the local runs (older files lack them): the final ``(V, d)``
+#: embeddings, float16, whose vocabulary is the file's ``words``.
+TRAIN_RUN_OPTIONAL = ("W_final",)
+
+
+def train_keys(runs) -> tuple[str, ...]:
+    """The keys a ``train.npz`` holding ``runs`` must have (:data:`TRAIN_RUN_FIELDS` per run)."""
+    return ("eigenvalues", "g_sgns", "pc_words", *(f"{r}/{f}" for r in runs for f in TRAIN_RUN_FIELDS))
+
 
 #: The keys each stored file must hold; :func:`load_npz` checks them when given no
 #: ``required``. The owners of the other stored files (``embeddings.npz``,
 #: ``features.npz``, ``linear_structure.npz``, ``linear_sgd.npz``) add their entries here.
 SCHEMA: dict[str, tuple[str, ...]] = {
-    "train.npz": ("eigenvalues", "g_sgns", "pc_words",
-                  *(f"{r}/{f}" for r in TRAIN_RUNS for f in TRAIN_RUN_FIELDS)),
+    "train.npz": ("eigenvalues", "g_sgns", "pc_words"),  # and train_keys(runs) of meta["sgd"]
     "benchmark.json": ("rows", "meta"),
     "pmi_conventions.json": ("rows", "meta"),  # book/06's svd(PMI) conventions
 }
@@ -222,6 +233,38 @@ def stored_meta(command: str) -> dict:
     p = provenance()
     return {"command": command, "commit": p["commit"], DIRTY_KEY: p["dirty"],
             "date_utc": p["date_utc"], "machine": p["machine"]}
+
+
+#: What ``tools/make_results.py --only train`` remakes in ``benchmark.json``'s ``meta`` (the rest,
+#: e.g. book/07's linear-structure timings, stays that of the full run that wrote the other files).
+TRAIN_META_KEYS = ("corpus", "statistics_cached", "eigensolver", "gensim", "g_sgns", "sgd", "sgd_diverged",
+                   "preset")
+
+
+def merge_train_meta(old: dict | None, new: dict) -> tuple[dict, str]:
+    """``(meta, note)``: the stored ``meta`` after a ``--only train`` run, and the README note.
+
+    ``old``'s provenance stays at the top (it made the files this run leaves alone, such as
+    ``linear_structure.npz``); :data:`TRAIN_META_KEYS` and the timings of this run replace
+    theirs, and ``meta["train_run"]`` records this run's own provenance. With no ``old``
+    (a first run into an empty folder) the new meta is returned as it is.
+    """
+    if not old:
+        return new, f"Made by `{new['command']}` alone (no earlier full run in this folder)."
+    meta = dict(old) | {k: new[k] for k in TRAIN_META_KEYS if k in new}
+    meta["timings_s"] = dict(old.get("timings_s", {})) | new["timings_s"]
+    run = {k: new[k] for k in ("command", "commit", DIRTY_KEY, "date_utc", "machine")}
+    meta["train_run"] = run
+    m = run["machine"]
+    note = (f"`train.npz`, `features.npz` and the rows of `benchmark.json` were remade by `{run['command']}` "
+            f"at commit `{run['commit']}`" + (" (library or script modified since that commit)"
+                                             if run[DIRTY_KEY] else "")
+            + f", {run['date_utc']}, {m['processor']}, {m['cpu_count']} cores, 1-min load average "
+            f"{m['loadavg_start']:.1f} at start and {m.get('loadavg_end', float('nan')):.1f} at end "
+            f"(shared machine); its wall times: "
+            + "; ".join(f"{k} {v:.0f} s" for k, v in new["timings_s"].items())
+            + ". The other files are those of the command above.")
+    return meta, note
 
 
 def is_modified(meta: dict) -> bool:

@@ -78,7 +78,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 # The training runs (SGD configuration, initialization, the four runs, the Figure 1 words) are
-# book/05's experiment: qwemlib.experiments._training; RUNS, SGD, SMALL_INIT, N_PC_WORDS live there.
+# book/05's experiment: qwemlib.experiments._training; PLANS (per preset), SMALL_INIT, N_PC_WORDS live there.
 from qwemlib import experiments, results  # noqa: E402  (after the sys.path line)
 
 # book/06's experiments (the closed-form trio, the gensim peer with GENSIM_EPOCHS at ci and
@@ -86,7 +86,6 @@ from qwemlib import experiments, results  # noqa: E402  (after the sys.path line
 from qwemlib.experiments import (  # noqa: E402  (after the sys.path line)
     GENSIM_EPOCHS,
     GENSIM_EPOCHS_LARGE,
-    SGD,
     closed_forms,
     feature_summary,
     gensim_embeddings,
@@ -115,10 +114,12 @@ def _command(argv) -> str:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--scale", default="ci", choices=["ci", "local", "full"])
-    ap.add_argument("--train", action="store_true", help="run SGD at local/full (GPU); always on at ci")
-    ap.add_argument("--steps", type=int, default=SGD["steps"])
-    ap.add_argument("--batch", type=int, default=SGD["batch"])
-    ap.add_argument("--lr", type=float, default=SGD["lr"])
+    ap.add_argument("--train", action="store_true", help="run SGD at local/full; always on at ci")
+    ap.add_argument("--steps", type=int, default=None, help="override every run's steps (default: plan's)")
+    ap.add_argument("--batch", type=int, default=None, help="override every run's pairs per half-batch")
+    ap.add_argument("--lr", type=float, default=None, help="override every run's (QWEM) step size")
+    ap.add_argument("--backend", choices=["jax", "cpu-kernel"], default=None,
+                    help="override every run's trainer (default: the plan's; jax on a GPU)")
     ap.add_argument("--gensim-epochs", type=int, default=None,
                     help=f"gensim Word2Vec epochs (default {GENSIM_EPOCHS} at ci, "
                          f"{GENSIM_EPOCHS_LARGE} otherwise)")
@@ -130,7 +131,11 @@ def main(argv=None) -> int:
     ap.add_argument("--out", type=Path, default=None,
                     help="folder to write into (default data/results/<preset>); e.g. a temporary one, "
                          "to compare with the stored files by tools/compare_results.py")
-    ap.add_argument("--only", choices=["linear-sgd"], default=None,
+    ap.add_argument("--max-tokens", type=int, default=None,
+                    help="read only the first N raw tokens of the corpus (tools/gpu_run.sh's shard subset)")
+    ap.add_argument("--no-gensim", action="store_true",
+                    help="leave gensim out (a machine without it, e.g. the GPU image); its rows are absent")
+    ap.add_argument("--only", choices=["linear-sgd", "train"], default=None,
                     help="run one part alone: 'linear-sgd' = book/07's SGD check (ci), writes "
                          "linear_sgd.npz and appends to README.md, leaving the other files alone")
     args = ap.parse_args(argv)
@@ -138,7 +143,7 @@ def main(argv=None) -> int:
     from qwemlib import config, evaluate, pipeline
     from qwemlib.corpus import load_corpus
 
-    preset = config.preset(args.scale)
+    preset = config.preset(args.scale, **({"max_tokens": args.max_tokens} if args.max_tokens else {}))
     if args.only == "linear-sgd":
         return main_linear_sgd(preset, argv, args.out)
     out_dir = args.out or results.results_dir(preset)
@@ -149,7 +154,7 @@ def main(argv=None) -> int:
     print(f"make_results: {preset.caption()}; commit {meta['commit'][:10]}", flush=True)
 
     notes = []
-    do_train = args.scale == "ci" or args.train
+    do_train = args.scale == "ci" or args.train or args.only == "train"
     store_embs = preset.vocab * preset.dim <= MAX_STORED_CELLS
     t = time.perf_counter()
     corp = load_corpus(preset.corpus, preset.vocab, min_article_tokens=preset.min_article_tokens,
@@ -169,24 +174,32 @@ def main(argv=None) -> int:
     eig = cf["svd(M*)"][1]
     embs = {}
     if do_train:
-        steps = 30 if args.quick else args.steps
+        plan = experiments.training_plan(preset, steps=30 if args.quick else args.steps, lr=args.lr,
+                                         batch=args.batch, backend=args.backend)
         t = time.perf_counter()
-        tr = experiments.train_against_theory(st, eig, preset, steps=steps, batch=args.batch,
-                                              lr=args.lr)
-        meta["timings_s"]["sgd (4 runs)"] = time.perf_counter() - t
+        tr = experiments.train_against_theory(st, eig, preset, plan=plan)
+        meta["timings_s"][f"sgd ({len(plan)} runs)"] = time.perf_counter() - t
         meta["g_sgns"] = tr["g_sgns"]
         meta["sgd"] = experiments.run_configs(tr)
-        embs["word2vec (SGNS)"] = evaluate.Embeddings(st.words, tr["runs"]["sgns-w2v"]["res"].W)
-        embs["QWEM (SGD)"] = evaluate.Embeddings(st.words, tr["runs"]["qwem-small"]["res"].W)
+        if tr.get("diverged"):
+            meta["sgd_diverged"] = tr["diverged"]
+            notes.append("Diverged and not stored: "
+                         + "; ".join(f"{k}: {v}" for k, v in tr["diverged"].items()))
+        for r in tr["runs"].values():
+            if r["spec"].model:
+                embs[r["spec"].model] = evaluate.Embeddings(st.words, r["res"].W)
+        if not args.quick:  # at once, so that a later failure does not lose the runs
+            out_dir.mkdir(parents=True, exist_ok=True)
+            results.save_npz(out_dir / "train.npz", **experiments.train_arrays(tr, eig, st.words))
     lsgd = None
-    if preset.name == "ci" and not args.quick:
+    if preset.name == "ci" and not args.quick and args.only is None:
         t = time.perf_counter()
         lsgd = experiments.linear_sgd(st, eig, preset, meta=meta)
         meta["timings_s"]["linear structure: sgd (book/07)"] = time.perf_counter() - t
     for name, (e, _) in cf.items():
         embs[name] = e
     ls_arrays = None
-    if not store_embs and not args.quick:
+    if not store_embs and not args.quick and args.only is None:
         # before gensim, so that a failure here costs minutes, not the gensim run
         t = time.perf_counter()
         ls_arrays, ls_secs = experiments.linear_structure_arrays(st, eig, flow=not args.no_flow)
@@ -197,13 +210,16 @@ def main(argv=None) -> int:
 
         logging.basicConfig(format="%(asctime)s %(name)s %(message)s")
         logging.getLogger("gensim.models.word2vec").setLevel(logging.INFO)
-    emb_g, dtg, reused = gensim_embeddings(st, preset, epochs=epochs, scratch=args.scratch)
-    meta["timings_s"]["gensim"] = dtg
-    meta["gensim"] = {"epochs": epochs, "sg": 1, "negative": 5, "sample": 1e-5, "window": preset.window,
-                      "vector_size": preset.dim, "min_count": 1, "workers": 2, "seed": 0,
-                      "reused_from_scratch": reused}
-    gname = f"gensim Word2Vec ({epochs} ep)"
-    embs[gname] = emb_g
+    reused = None
+    if not args.no_gensim:
+        emb_g, dtg, reused = gensim_embeddings(st, preset, epochs=epochs, scratch=args.scratch)
+        meta["timings_s"]["gensim"] = dtg
+        meta["gensim"] = {"epochs": epochs, "sg": 1, "negative": 5, "sample": 1e-5, "window": preset.window,
+                          "vector_size": preset.dim, "min_count": 1, "workers": 2, "seed": 0,
+                          "reused_from_scratch": reused}
+        embs[f"gensim Word2Vec ({epochs} ep)"] = emb_g
+    else:
+        notes.append("gensim was left out (`--no-gensim`): no gensim rows or features.")
     t = time.perf_counter()
     table = evaluate.benchmark_table(embs)
     rows = [asdict(r) for r in table]
@@ -213,8 +229,6 @@ def main(argv=None) -> int:
         print(f"quick run done in {time.perf_counter() - t_all:.0f} s; nothing written")
         return 0
     out_dir.mkdir(parents=True, exist_ok=True)
-    if do_train:
-        results.save_npz(out_dir / "train.npz", **experiments.train_arrays(tr, eig, st.words))
     if lsgd is not None:
         results.save_npz(out_dir / "linear_sgd.npz", **lsgd[0])
         notes.append(experiments.linear_sgd_note(lsgd[1], meta))
@@ -225,7 +239,8 @@ def main(argv=None) -> int:
         t = time.perf_counter()
         results.save_npz(out_dir / "features.npz", **feature_summary(embs, preset.dim))
         meta["timings_s"]["features (book/06)"] = time.perf_counter() - t
-        results.save_npz(out_dir / "linear_structure.npz", **ls_arrays)
+        if ls_arrays is not None:
+            results.save_npz(out_dir / "linear_structure.npz", **ls_arrays)
         if not do_train:
             notes.append("No SGD runs are stored at this preset yet (`--train` makes them). The QWEM "
                          "column of book/06 is "
@@ -239,6 +254,9 @@ def main(argv=None) -> int:
                      f"settings ({reused}); its wall time is that run's.")
     meta["timings_s"]["total"] = time.perf_counter() - t_all
     meta["machine"]["loadavg_end"] = os.getloadavg()[0]
+    if args.only == "train":
+        meta, note = results.merge_train_meta(results.read_benchmark(preset, folder=out_dir)[1], meta)
+        notes.append(note)
     results.save_benchmark(out_dir / "benchmark.json", rows, meta)
     _write_readme(out_dir, preset, meta, notes)
     print(f"wrote {out_dir} in {meta['timings_s']['total']:.0f} s")
@@ -247,10 +265,11 @@ def main(argv=None) -> int:
 
 #: What each stored file holds, as the README says it.
 FILE_DESCRIPTIONS = {
-    "train.npz": "SGD records of the four runs (`<run>/steps, times, singular_values, loss, objective, "
-                 "analogy_accuracy, overlap, overlap_k, theory_t, theory_s2, theory_loss, tau, s0, pc, "
-                 "lr`; runs: qwem-small, qwem-w2v, sgns-small, sgns-w2v) plus `eigenvalues`, `g_sgns`, "
-                 "`pc_words`",
+    "train.npz": "SGD records of the preset's runs (qwemlib.experiments.PLANS; listed below): "
+                 "`<run>/steps, times, singular_values, loss, objective, analogy_accuracy (NaN where not "
+                 "scored), overlap, overlap_k, theory_t, theory_s2, theory_loss, tau, s0, pc, lr` and, in "
+                 "files written since the local runs, `<run>/W_final` (the final (V, d) embeddings, "
+                 "float16) with their vocabulary `words`; plus `eigenvalues`, `g_sgns`, `pc_words`",
     "embeddings.npz": "float16 (V, d) embeddings of every model in the benchmark table, key = model "
                       "name, plus `words`",
     "features.npz": "book/06's Figures 3a and 5 without the embeddings: `models`; per model `words/<m>` "
@@ -263,7 +282,9 @@ FILE_DESCRIPTIONS = {
                             "`d_list`, `spectrum/<family>/<d>` Gram spectra, `fit/<family>/<d>` their "
                             "Marchenko-Pastur fit (sigma2, gamma, d_eff, KS distance, outliers), `sim` "
                             "signal in mean, `null_ks_N`/`null_ks`, `snr_d` (family, d), "
-                            "`base95_N`/`base95` random-pair SNR 95th percentile, `d_grid`/`acc_grid` "
+                            "`base95_N`/`base95` random-pair SNR 95th percentile, `base_fall_N`/`base_fall` "
+                            "each random-pair draw's peak-to-final SNR (the null of the fall), "
+                            "`d_grid`/`acc_grid` "
                             "per-family accuracy, `tau`, `flow_times`/`acc_flow`/`flow_nsteps`/`flow_loss` "
                             "gradient flow, `const/*` the chapter's constants",
     "linear_sgd.npz": "book/07's SGD check: per-family accuracy (`acc`, record x family) of a QWEM SGD "

@@ -1,13 +1,15 @@
 """Training against the theory: SGD runs of QWEM and word2vec on the closed form's time axis.
 
 The one training pipeline of the project: :func:`train_against_theory` trains the runs
-of :data:`RUNS` with :mod:`qwemlib.train` and records, at every record step, what
-book/05 shows (singular values, losses, analogy accuracy, subspace overlaps, the
-closed-form curves of eq. 11 from the run's own ``W(0)``, principal-component
-coordinates for Figure 1). ``tools/make_results.py`` stores it as ``train.npz``
-(:func:`train_arrays`), ``qwem train`` writes it per loss, and :func:`load_or_train`
-gives the chapter the stored runs or, when none are stored, short live ones, saying
-which it did.
+of a preset's plan (:data:`PLANS`: at ci QWEM and SGNS from small and from word2vec's
+initialization on the JAX path; at local QWEM with the paper's sampler, QWEM with uniform
+negatives and SGNS, from small initialization, on the compiled CPU path) with
+:mod:`qwemlib.train` and records, at every record step, what book/05 shows (singular
+values, losses, analogy accuracy, subspace overlaps, the closed-form curves of eq. 11 from
+the run's own ``W(0)``, principal-component coordinates for Figure 1).
+``tools/make_results.py`` stores it as ``train.npz`` (:func:`train_arrays`, with each run's
+final embeddings), ``qwem train`` writes it per loss, and :func:`load_training_runs` gives
+the chapter the stored runs.
 
 Used in: book/05_training.md, tools/make_results.py, qwemlib/cli.py (``qwem train``:
 :func:`train_and_compare`).
@@ -17,7 +19,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -25,9 +27,11 @@ import numpy as np
 from .. import evaluate, results, stats, theory
 from .. import train as T
 
-__all__ = ["SGD", "SMALL_INIT", "RUNS", "RUN_LABELS", "N_PC_WORDS", "LIVE_STEPS", "record_steps",
-           "train_against_theory", "train_arrays", "run_configs", "TrainingRecords", "load_stored_runs",
-           "train_live", "load_or_train", "replay_first_steps", "config_rows", "train_and_compare"]
+__all__ = [
+    "SGD", "SMALL_INIT", "RUNS", "RunSpec", "PLANS", "training_plan", "RUN_LABELS", "N_PC_WORDS",
+    "record_steps", "train_against_theory", "train_arrays", "run_configs", "TrainingRecords",
+    "load_stored_runs", "load_training_runs", "replay_first_steps", "config_rows",
+    "train_and_compare"]
 
 #: The SGD configuration of the stored runs at ci: that of bench/bench_train.py CI_CURVE_CONFIG
 #: and tests/test_train.py's slow d = 50 test (B = 250k + 250k, lr/B = 1e-9 for QWEM, the stable
@@ -37,34 +41,111 @@ __all__ = ["SGD", "SMALL_INIT", "RUNS", "RUN_LABELS", "N_PC_WORDS", "LIVE_STEPS"
 SGD = dict(lr=2.5e-4, batch=250_000, steps=600, schedule="step")
 #: The small initialization ``N(0, SMALL_INIT^2)`` (CI_CURVE_CONFIG uses 0.05): sharp steps.
 SMALL_INIT = 1e-3
-#: key -> (loss, init); the keys are :data:`qwemlib.results.TRAIN_RUNS`.
-RUNS = {
-    "qwem-small": ("qwem", "gaussian"),
-    "qwem-w2v": ("qwem", "word2vec"),
-    "sgns-small": ("sgns", "gaussian"),
-    "sgns-w2v": ("sgns", "word2vec"),
-}
 #: How book/05 names the runs.
 RUN_LABELS = {"qwem-small": "QWEM, small init", "qwem-w2v": "QWEM, word2vec init",
+              "qwem-exact-small": "QWEM (exact terms), small init",
               "sgns-small": "word2vec (SGNS), small init", "sgns-w2v": "word2vec (SGNS), word2vec init"}
 #: Words kept in the Figure 1 scatter (the most frequent).
 N_PC_WORDS = 500
-#: Steps of the live fallback when no runs are stored.
-LIVE_STEPS = 30
 
 
-def record_steps(steps: int) -> tuple[int, ...]:
-    """Log-spaced records for the early steps plus a linear grid, so both the first mode's
-    rise and the whole run are resolved."""
-    r = set(np.round(np.geomspace(1, steps, 16)).astype(int).tolist())
+@dataclass(frozen=True)
+class RunSpec:
+    """One SGD run of a preset's training plan (book/05; benchmark rows in book/06).
+
+    Attributes:
+        loss, init, negatives: :class:`~qwemlib.train.TrainConfig`'s (SGNS always samples
+            word2vec's negatives).
+        lr, batch, steps, schedule: QWEM's step size (an SGNS run gets ``2 lr / mean G``, the
+            same nominal theory time per step, eq. 12), pairs per half-batch, steps, schedule.
+        backend: ``"jax"`` or ``"cpu-kernel"`` (:attr:`~qwemlib.train.TrainConfig.backend`).
+        n_log_records: log-spaced records (plus 21 on a linear grid, :func:`record_steps`).
+        n_analogy_records: records at which the analogies are scored (log-spaced, the
+            first and last included; ``None``: all; the others hold NaN).
+        model: the name of its rows in the benchmark table (``""``: not scored).
+    """
+
+    loss: str
+    init: str
+    negatives: str = "unigram"
+    lr: float = SGD["lr"]
+    batch: int = SGD["batch"]
+    steps: int = SGD["steps"]
+    schedule: str = SGD["schedule"]
+    backend: str = "jax"
+    n_log_records: int = 16
+    n_analogy_records: int | None = None
+    model: str = ""
+
+    def config(self, preset, *, lr: float, init_scale: float = SMALL_INIT, dtype: str = "float32",
+               seed: int = 0) -> T.TrainConfig:
+        """The run's :class:`~qwemlib.train.TrainConfig` (``lr``: this run's own step size)."""
+        return T.TrainConfig(loss=self.loss, dim=preset.dim, steps=self.steps, lr=lr, batch_pos=self.batch,
+                             batch_neg=self.batch, schedule=self.schedule, init=self.init,
+                             init_scale=init_scale, dtype=dtype, seed=seed, window=preset.window,
+                             negatives=self.negatives if self.loss == "qwem" else "unigram",
+                             record_steps=record_steps(self.steps, self.n_log_records),
+                             steps_per_call=100, record_objective=(self.loss == "qwem"),
+                             backend=self.backend, cpu_threads=0)
+
+
+_CI = dict(lr=SGD["lr"], batch=SGD["batch"], steps=SGD["steps"])
+#: The local plan (V = 10,000, d = 200, 56.6 M tokens) on the compiled CPU path, each run to
+#: ``t_end ~ 0.25`` (about twice the closed form's half-rise time of mode 200, 0.13) with the
+#: paper's x0.1 at 75 % of the steps. The stream runs' per-pair step ``lr / B`` is set by the
+#: weights a pair can carry: with uniform negatives (weights up to V^2 = 1e8) ``1e-10`` diverged
+#: at t = 0.15 and ``5e-10`` within two steps, so the paper's sampler (weights up to 1.3e10,
+#: drawn rarely) gets ``4e-11``; SGNS's per-pair step ``2 lr / (B mean G)`` is 0.05 (word2vec's
+#: starting alpha is 0.025). ``"exact"`` is limited instead by its exact quartic term, applied
+#: once per step: ``lambda_1 dt = 2 lr lambda_1 = 0.2`` (lambda_1 = 2,710), hence small batches.
+_STREAM = dict(batch=1_000_000, backend="cpu-kernel", n_log_records=80, n_analogy_records=16)
+#: preset -> run key -> :class:`RunSpec`; the keys are book/05's.
+PLANS: dict[str, dict[str, RunSpec]] = {
+    "ci": {"qwem-small": RunSpec("qwem", "gaussian", model="QWEM (SGD)", **_CI),
+           "qwem-w2v": RunSpec("qwem", "word2vec", **_CI),
+           "sgns-small": RunSpec("sgns", "gaussian", **_CI),
+           "sgns-w2v": RunSpec("sgns", "word2vec", model="word2vec (SGNS)", **_CI)},
+    "local": {"qwem-exact-small": RunSpec("qwem", "gaussian", "exact", lr=3.7e-5, batch=37_000, steps=4360,
+                                          backend="cpu-kernel", n_log_records=80, n_analogy_records=16,
+                                          model="QWEM (SGD, exact terms)"),
+              "sgns-small": RunSpec("sgns", "gaussian", lr=5e-5, steps=3226, model="word2vec (SGNS)",
+                                    **_STREAM),
+              "qwem-small": RunSpec("qwem", "gaussian", lr=4e-5, steps=4032, model="QWEM (SGD)", **_STREAM)},
+}
+PLANS["full"] = PLANS["local"]
+#: The ci plan's runs (book/05's four: QWEM and SGNS from small and from word2vec's init).
+RUNS = {k: (r.loss, r.init) for k, r in PLANS["ci"].items()}
+
+
+def training_plan(preset, *, steps: int | None = None, lr: float | None = None, batch: int | None = None,
+                  backend: str | None = None) -> dict[str, RunSpec]:
+    """The runs of ``preset`` (:data:`PLANS`), each with the given fields replaced when not ``None``
+    (``tools/make_results.py --steps/--lr/--batch/--backend``; ``--quick`` passes a few steps)."""
+    name = getattr(preset, "name", preset)
+    if name not in PLANS:
+        raise ValueError(f"no training plan for preset {name!r}: choose one of {sorted(PLANS)}")
+    over = {k: v for k, v in dict(steps=steps, lr=lr, batch=batch, backend=backend).items() if v is not None}
+    return {k: replace(r, **over) for k, r in PLANS[name].items()}
+
+
+def record_steps(steps: int, n_log: int = 16) -> tuple[int, ...]:
+    """``n_log`` log-spaced records for the early steps plus a linear grid of 21, so both the
+    first mode's rise and the whole run are resolved."""
+    r = set(np.round(np.geomspace(1, max(steps, 1), n_log)).astype(int).tolist())
     r |= set(np.round(np.linspace(0, steps, 21)).astype(int).tolist())
     return tuple(sorted(r))
 
 
-def train_against_theory(st, eig, preset, *, runs: dict = RUNS, steps: int = SGD["steps"],
-                         batch: int = SGD["batch"], lr: float = SGD["lr"], schedule: str = SGD["schedule"],
+def _analogy_records(n_records: int, n: int | None) -> set[int]:
+    """Record indices at which the analogies are scored: all, or ``n`` log-spaced ones."""
+    if n is None or n >= n_records:
+        return set(range(n_records))
+    return {0, *np.unique(np.round(np.geomspace(1, n_records - 1, n - 1)).astype(int)).tolist()}
+
+
+def train_against_theory(st, eig, preset, *, plan: dict[str, RunSpec] | None = None,
                          init_scale: float = SMALL_INIT, dtype: str = "float32", seed: int = 0,
-                         negatives: str = "unigram", n_theory: int = 300, log=print) -> dict:
+                         n_theory: int = 300, log=print) -> dict:
     """SGD runs of QWEM and SGNS, each with the closed form started from its own ``W(0)``.
 
     One step of size ``eta`` moves QWEM by ``t = 2 eta`` (eq. 12, ``g = 1``); SGNS gets
@@ -75,70 +156,77 @@ def train_against_theory(st, eig, preset, *, runs: dict = RUNS, steps: int = SGD
         st: corpus statistics (:func:`qwemlib.pipeline.corpus_statistics`).
         eig: M*'s top-d :class:`~qwemlib.theory.Eigenpairs`.
         preset: the :class:`~qwemlib.config.Preset` (``dim``, ``window``).
-        runs: key -> ``(loss, init)``, default :data:`RUNS`.
-        steps, batch, lr, schedule: SGD (``batch`` positive and as many negative pairs).
+        plan: run key -> :class:`RunSpec`; default :func:`training_plan` of the preset.
         init_scale, dtype, seed: the trainer's initialization, float type and seed.
-        negatives: QWEM's estimator (:attr:`~qwemlib.train.TrainConfig.negatives`);
-            SGNS always samples word2vec's negatives.
         n_theory: points of the closed-form curves.
         log: a print-like function.
 
     Returns:
-        ``{"g_sgns": float, "runs": {key: {...}}}``; per run ``res`` (the
-        :class:`~qwemlib.train.TrainResult`), ``cfg``, ``times`` (theory time of each
-        record), ``acc`` (Google analogies, 3CosAdd), ``overlap`` (records x ``ks``),
-        ``ks``, ``theory_t``, ``theory_s2``, ``theory_loss``, ``tau``, ``s0`` and ``pc``
-        (float16 coordinates of the :data:`N_PC_WORDS` most frequent words on the final
-        model's top-3 principal directions at every record).
+        ``{"g_sgns": float, "runs": {key: {...}}}`` (and ``"diverged": {key: message}`` for
+        runs that diverged, which are not in ``runs``); per run ``res`` (the
+        :class:`~qwemlib.train.TrainResult`), ``cfg``, ``spec``, ``times`` (theory time of each
+        record), ``acc`` (Google analogies, 3CosAdd; NaN where not scored), ``overlap``
+        (records x ``ks``), ``ks``, ``theory_t``, ``theory_s2``, ``theory_loss``, ``tau``,
+        ``s0`` and ``pc`` (float16 coordinates of the :data:`N_PC_WORDS` most frequent words on
+        the final model's top-3 principal directions at every record).
     """
+    plan = training_plan(preset) if plan is None else plan
     sections = evaluate.read_analogies("google-analogies")
     words = list(st.words)
     g_sgns = stats.sgns_mean_G(st.P_ij, st.P_i)
-    ks = sorted({1, 3, 10, preset.dim} & set(range(1, preset.dim + 1)))
+    ks = sorted({1, 3, 10, 50, preset.dim} & set(range(1, preset.dim + 1)))
     out = {"g_sgns": g_sgns, "runs": {}}
-    for key, (loss, init) in runs.items():
+    for key, spec in plan.items():
         # same theory time per step for both losses: eta_sgns = 2 eta / mean G
-        lr_run = lr if loss == "qwem" else 2 * lr / g_sgns
-        cfg = T.TrainConfig(loss=loss, dim=preset.dim, steps=steps, lr=lr_run, batch_pos=batch,
-                            batch_neg=batch, schedule=schedule, init=init, init_scale=init_scale,
-                            dtype=dtype, seed=seed, window=preset.window,
-                            negatives=negatives if loss == "qwem" else "unigram",
-                            record_steps=record_steps(steps), steps_per_call=100,
-                            record_objective=(loss == "qwem"))
-        Ws, acc, ovl = [], [], []
+        cfg = spec.config(preset, lr=spec.lr if spec.loss == "qwem" else 2 * spec.lr / g_sgns,
+                          init_scale=init_scale, dtype=dtype, seed=seed)
+        scored = _analogy_records(len(T.record_schedule(cfg)), spec.n_analogy_records)
+        W0, heads, acc, ovl = [], [], [], []
 
-        def ev(W, Ws=Ws, acc=acc, ovl=ovl):
-            Ws.append(np.asarray(W, np.float32).copy())
+        def ev(W, W0=W0, heads=heads, acc=acc, ovl=ovl, scored=scored):
+            W = np.asarray(W, np.float32)
+            if not W0:
+                W0.append(W.copy())
+            heads.append(W[:N_PC_WORDS].astype(np.float64))
             ovl.append([theory.subspace_overlap(W, eig.vectors[:, :k]) for k in ks])
-            e = evaluate.Embeddings(words, np.asarray(W, np.float32))
-            r = evaluate.evaluate_analogies(e, sections, protocol="original", dtype=np.float32)
-            acc.append(r.accuracy)
-            return r.accuracy
+            a = np.nan
+            if len(acc) in scored:
+                e = evaluate.Embeddings(words, W)
+                a = evaluate.evaluate_analogies(e, sections, protocol="original", dtype=np.float32).accuracy
+            acc.append(a)
+            return ovl[-1][-1]
 
-        log(f"[{key}] {loss}, init {init}, {steps} steps of {batch:,}+{batch:,} pairs, lr {lr_run:.4g}"
-            + (f", negatives={cfg.negatives}" if loss == "qwem" and negatives != "unigram" else ""))
-        res = T.train(st.corpus.ids, st.corpus.article_offsets, st.cooc, cfg, progress=False,
-                      evaluate_fn=ev)
-        times = res.times if loss == "qwem" else res.times * g_sgns
-        dyn = theory.ClosedFormDynamics.from_initial(eig, Ws[0])
+        log(f"[{key}] {spec.loss}, init {spec.init}, {spec.steps} steps of {spec.batch:,}+{spec.batch:,} "
+            f"pairs, lr {cfg.lr:.4g}, {spec.backend}"
+            + (f", negatives={cfg.negatives}" if spec.loss == "qwem" and spec.negatives != "unigram" else ""))
+        try:
+            res = T.train(st.corpus.ids, st.corpus.article_offsets, st.cooc, cfg, progress=True,
+                          evaluate_fn=ev)
+        except T.TrainingDiverged as exc:  # reported (meta["sgd_diverged"]), the other runs go on
+            log(f"   {key} diverged: {exc}")
+            out.setdefault("diverged", {})[key] = str(exc)
+            continue
+        times = res.times if spec.loss == "qwem" else res.times * g_sgns
+        dyn = theory.ClosedFormDynamics.from_initial(eig, W0[0])
         t_th = np.linspace(0.0, float(times[-1]), n_theory)
         # Figure 1: coordinates on the final model's top-3 principal directions (no centring,
         # as evaluate.top_words_per_component), for the most frequent words
         _, _, Vt = np.linalg.svd(res.W.astype(np.float64), full_matrices=False)
-        pc = np.stack([W[:N_PC_WORDS].astype(np.float64) @ Vt[:3].T for W in Ws])
+        pc = np.stack([h @ Vt[:3].T for h in heads])
         out["runs"][key] = dict(
-            res=res, cfg=cfg, times=times, acc=np.array(acc), overlap=np.array(ovl), ks=np.array(ks),
-            theory_t=t_th, theory_s2=dyn.s2(t_th), theory_loss=dyn.loss(t_th), tau=dyn.tau,
+            res=res, cfg=cfg, spec=spec, times=times, acc=np.array(acc), overlap=np.array(ovl),
+            ks=np.array(ks), theory_t=t_th, theory_s2=dyn.s2(t_th), theory_loss=dyn.loss(t_th), tau=dyn.tau,
             s0=dyn.s0, pc=pc.astype(np.float16))
         log(f"   {res.wall_time:.0f} s ({res.grad_path} path, {res.pairs_per_second:,.0f} pairs/s); "
-            f"final overlap top-{ks[-1]} {ovl[-1][-1]:.3f}, analogies {acc[-1]:.3f}")
+            f"final overlap " + ", ".join(f"top-{k} {v:.3f}" for k, v in zip(ks, ovl[-1]))
+            + f"; analogies {acc[-1]:.3f}")
     return out
 
 
 def train_arrays(tr: dict, eig, words) -> dict[str, np.ndarray]:
     """The arrays of ``train.npz`` (:data:`qwemlib.results.SCHEMA`) from :func:`train_against_theory`."""
     arrays = {"eigenvalues": eig.values, "g_sgns": np.float64(tr["g_sgns"]),
-              "pc_words": np.array(list(words)[:N_PC_WORDS])}
+              "pc_words": np.array(list(words)[:N_PC_WORDS]), "words": np.array(list(words))}
     for key, r in tr["runs"].items():
         res = r["res"]
         p = key + "/"
@@ -148,7 +236,7 @@ def train_arrays(tr: dict, eig, words) -> dict[str, np.ndarray]:
                    p + "overlap_k": r["ks"], p + "theory_t": r["theory_t"],
                    p + "theory_s2": r["theory_s2"], p + "theory_loss": r["theory_loss"],
                    p + "tau": r["tau"], p + "s0": r["s0"], p + "pc": r["pc"],
-                   p + "lr": np.float64(r["cfg"].lr)}
+                   p + "lr": np.float64(r["cfg"].lr), p + "W_final": res.W.astype(np.float16)}
     return arrays
 
 
@@ -157,7 +245,8 @@ def run_configs(tr: dict) -> dict[str, dict]:
     path and device (``benchmark.json``'s ``meta["sgd"]``)."""
     return {k: json.loads(r["cfg"].to_json()) | {
         "wall_s": r["res"].wall_time, "pairs_per_s": r["res"].pairs_per_second,
-        "grad_path": r["res"].grad_path, "device": r["res"].device} for k, r in tr["runs"].items()}
+        "grad_path": r["res"].grad_path, "device": r["res"].device, "model": r["spec"].model,
+        "n_analogy_records": r["spec"].n_analogy_records} for k, r in tr["runs"].items()}
 
 
 @dataclass
@@ -170,7 +259,7 @@ class TrainingRecords:
         g_sgns: SGNS's nominal ``g`` (mean G).
         pc_words: the words of the Figure 1 scatter.
         configs: key -> the run's configuration (:func:`run_configs`).
-        source: ``"stored"`` or ``"live (short)"``.
+        source: ``"stored"``.
         description: what the chapter prints about the source.
     """
 
@@ -184,7 +273,8 @@ class TrainingRecords:
 
     @classmethod
     def from_arrays(cls, z: dict, configs: dict, source: str, description: str) -> TrainingRecords:
-        runs = {k: {f: z[f"{k}/{f}"] for f in results.TRAIN_RUN_FIELDS} for k in configs}
+        runs = {k: {f: z[f"{k}/{f}"] for f in results.TRAIN_RUN_FIELDS + results.TRAIN_RUN_OPTIONAL
+                    if f"{k}/{f}" in z} for k in configs}
         return cls(runs, z["eigenvalues"], float(z["g_sgns"]), [str(w) for w in z["pc_words"]],
                    configs, source, description)
 
@@ -195,47 +285,33 @@ def load_stored_runs(preset, *, folder=None) -> TrainingRecords | None:
     if z is None:
         return None
     _, meta = results.read_benchmark(preset, folder=folder)
+    name = getattr(preset, "name", preset)
     if meta is None or "sgd" not in meta:
-        name = getattr(preset, "name", preset)
         raise results.StoredResultError(f"train.npz of {name!r} has no benchmark.json with its "
                                         f"configuration: run `python tools/make_results.py --scale {name}`")
+    results.load_npz(preset, "train.npz", results.train_keys(meta["sgd"]), folder=folder)  # raises if short
     return TrainingRecords.from_arrays(z, meta["sgd"], "stored", results.describe_source(meta, preset))
 
 
-def train_live(st, eig, preset, *, steps: int = LIVE_STEPS, lr: float = SGD["lr"], tries: int = 4,
-               log=print) -> TrainingRecords:
-    """Short runs of :data:`RUNS`; a diverging step size is retried at a tenth, up to ``tries`` times.
-
-    The stored ci step size diverges at larger V (at local 2.5e-4 diverged at step 6).
-    """
-    for _ in range(tries):
-        try:
-            tr = train_against_theory(st, eig, preset, steps=steps, lr=lr, log=log)
-            break
-        except T.TrainingDiverged as exc:
-            log(f"lr {lr:g} diverges at this preset ({str(exc).split(':')[0]}); trying lr {lr / 10:g}")
-            lr /= 10
-    else:
-        raise RuntimeError(f"no stable step size down to lr {lr * 10:g} at preset {preset.name!r}")
-    desc = (f"source: live short runs (no data/results/{preset.name}/train.npz; "
-            f"run tools/make_results.py --scale {preset.name})")
-    return TrainingRecords.from_arrays(train_arrays(tr, eig, st.words), run_configs(tr), "live (short)", desc)
-
-
-def load_or_train(st, eig, preset, *, log=print) -> TrainingRecords:
-    """The stored runs of ``preset`` if there are any, else :func:`train_live`; prints which.
+def load_training_runs(eig, preset, *, log=print) -> TrainingRecords:
+    """The stored runs of ``preset``, checked against ``eig``; prints where they came from.
 
     Raises:
-        qwemlib.results.StoredResultError: the stored runs were compared with other
-            eigenvalues than ``eig``'s (other statistics).
+        qwemlib.results.StoredResultError: none are stored (the message gives the command
+            that makes them), or they were compared with other eigenvalues than ``eig``'s
+            (other statistics).
     """
+    name = getattr(preset, "name", preset)
     rec = load_stored_runs(preset)
     if rec is None:
-        rec = train_live(st, eig, preset, log=log)
-    elif not np.allclose(rec.eigenvalues, eig.values, rtol=1e-6):
-        raise results.StoredResultError(f"data/results/{preset.name}/train.npz is for other statistics "
+        raise results.StoredResultError(
+            f"no SGD runs are stored for preset {name!r} (data/results/{name}/train.npz): run "
+            f"`python tools/make_results.py --scale {name} --only train` (the ci runs take ~15 min, "
+            "local ~1 h on 2 cores; see docs/GPU.md for a GPU)")
+    if not np.allclose(rec.eigenvalues, eig.values, rtol=1e-6):
+        raise results.StoredResultError(f"data/results/{name}/train.npz is for other statistics "
                                         "(eigenvalues differ): rerun tools/make_results.py "
-                                        f"--scale {preset.name}")
+                                        f"--scale {name} --only train")
     log(rec.description)
     return rec
 
@@ -280,14 +356,16 @@ def config_rows(rec: TrainingRecords) -> dict[str, dict]:
 
 def train_and_compare(preset, *, losses=("qwem", "sgns"), steps: int = 300, lr: float = 6e-5,
                       batch: int = 50_000, init_scale: float = SMALL_INIT, dtype: str = "float32",
-                      seed: int = 0, negatives: str = "unigram", out_dir=None, log=print) -> dict:
+                      seed: int = 0, negatives: str = "unigram", backend: str = "jax", out_dir=None,
+                      log=print) -> dict:
     """``qwem train``: statistics, M*'s top-d eigenpairs and :func:`train_against_theory` from
     small random initialization, one run per loss, each written as ``train-<loss>.npz``.
 
     Args:
         preset: a :class:`~qwemlib.config.Preset` (``dim`` below ``vocab``).
         losses: ``"qwem"`` and/or ``"sgns"``.
-        steps, lr, batch, init_scale, dtype, seed, negatives: as :func:`train_against_theory`.
+        steps, lr, batch, negatives, backend: as :class:`RunSpec`.
+        init_scale, dtype, seed: as :func:`train_against_theory`.
         out_dir: where to write ``train-<loss>.npz`` (``steps``, ``times``,
             ``singular_values``, ``loss``, ``W``, ``theory_times``, ``theory_s`` (eq. 11's
             ``s_k(t)``), ``eigenvalues``); nothing is written when ``None``.
@@ -304,9 +382,10 @@ def train_and_compare(preset, *, losses=("qwem", "sgns"), steps: int = 300, lr: 
         raise ValueError(f"d={preset.dim} must be smaller than V={preset.vocab}")
     st = corpus_statistics(preset)
     eig = theory.top_eigenpairs(st.M, preset.dim)
-    tr = train_against_theory(st, eig, preset, runs={loss: (loss, "gaussian") for loss in losses},
-                              steps=steps, batch=batch, lr=lr, init_scale=init_scale, dtype=dtype,
-                              seed=seed, negatives=negatives, n_theory=400, log=log)
+    plan = {loss: RunSpec(loss, "gaussian", negatives if loss == "qwem" else "unigram", lr=lr, batch=batch,
+                          steps=steps, backend=backend) for loss in losses}
+    tr = train_against_theory(st, eig, preset, plan=plan, init_scale=init_scale, dtype=dtype, seed=seed,
+                              n_theory=400, log=log)
     tr |= {"eigenvalues": eig.values, "overlap": {}, "files": []}
     for loss, r in tr["runs"].items():
         res = r["res"]

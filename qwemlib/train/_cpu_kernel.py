@@ -10,9 +10,9 @@ Two kernels, each running ``n`` SGD steps in one call:
   uniform weighting) and then ``n_negc`` negatives, updating each context row ``W_j`` at once
   and summing the centre's own update in a local buffer that is added to ``W_i`` at the end
   of the centre (word2vec's ``neu1e``), so the centre row is read once per centre.
-* :func:`_exact_steps` (QWEM, ``negatives="exact"``): per step the exact terms
-  ``W (W^T W) + 2 * 1 (1^T W)`` with two matmuls, then ``n_cells`` co-occurring cells drawn
-  uniformly from the cell table, in blocks.
+* :func:`_exact_step` (QWEM, ``negatives="exact"``): one step, the exact terms
+  ``W (W^T W) + 2 * 1 (1^T W)`` (two matmuls, done by the caller with BLAS), then ``n_cells``
+  co-occurring cells drawn uniformly from the cell table, in blocks.
 
 Every block draws its random numbers from its own splitmix64 stream seeded by
 ``(seed, step, block)``, so the draws of a step do not depend on the number of threads; the
@@ -231,58 +231,50 @@ def _stream_steps(W, G, frozen, ids, offsets, psi, acc_w, kind, etas, step0, see
 
 
 @njit(fastmath=True, parallel=True, cache=True, nogil=True)
-def _exact_steps(W, G, frozen, cells, cell_w, etas, step0, seed, n_cells, block, max_loss, step_loss):
-    """``len(etas)`` steps of ``negatives="exact"``; ``step_loss[s]`` gets step ``s``'s loss.
+def _exact_step(W, G, frozen, cells, cell_w, D, col, eta, step, seed, n_cells, block):
+    """One step of ``negatives="exact"``; returns the sampled linear term's part of the loss.
 
-    The run stops after the first step whose loss is non-finite or ``>= max_loss``.
-
-    Per step: ``W -= eta (W (W^T W) + 2 * 1 (1^T W))`` (the exact terms, evaluated at
-    the step's start), then ``n_cells`` cells ``k ~ U{0..K-1}``, each the pair
-    ``(cells[k] // V, cells[k] % V)`` with the linear term's per-pair gradient
-    ``-2 cell_w[k] / n_cells``. Loss: ``(1/4)||W^T W||^2 + ||W^T 1||^2 - 2 mean(w x)``.
+    ``D = W (W^T W)`` and ``col = 1^T W`` are the exact terms at the step's start, computed by
+    the caller with BLAS (:func:`qwemlib.train._cpu.exact_terms`: two matmuls, ~20x faster
+    than numba's ``np.dot`` here). The step applies ``W -= eta (D + 2 * 1 col)``, then
+    ``n_cells`` cells ``k ~ U{0..K-1}``, each the pair ``(cells[k] // V, cells[k] % V)`` with
+    the linear term's per-pair gradient ``-2 cell_w[k] / n_cells``; the loss is
+    ``(1/4)||W^T W||^2 + ||W^T 1||^2`` (the caller's) ``- 2 mean(w x)`` (returned).
     """
     V = W.shape[0]
     K = cells.shape[0]
     n_blocks = (n_cells + block - 1) // block
     coef = -2.0 / n_cells
-    for s in range(etas.shape[0]):
-        eta = etas[s]
-        step = step0 + s
-        gram = np.dot(W.T, W)
-        col = W.sum(axis=0)
-        D = np.dot(W, gram)
-        loss = 0.25 * np.sum(gram * gram) + np.sum(col * col)
-        for r in prange(V):  # explicit loops: G is a (1, 1) dummy unless frozen
-            for k in range(W.shape[1]):
-                u = eta * (D[r, k] + 2.0 * col[k])
-                if frozen:
-                    G[r, k] -= u
-                else:
-                    W[r, k] -= u
-        for b in prange(n_blocks):
-            gbuf = np.empty(1, W.dtype)
-            sink = np.zeros(1, W.dtype)
-            st = _seed(seed, step, b)
-            m = min(block, n_cells - b * block)
-            cs = np.empty(m, np.int64)
-            cw = np.empty(m, np.float64)
-            for u in range(m):  # the draws and their table loads first (independent misses overlap)
-                st, k = _randint(st, K)
-                cs[u] = cells[k]
-                cw[u] = coef * cell_w[k]
-            part = 0.0
-            for u in range(m):
-                i = cs[u] // V
-                j = cs[u] - i * V
-                if u + 1 < m:  # touch the next pair's rows (a software prefetch)
-                    i1 = cs[u + 1] // V
-                    j1 = cs[u + 1] - i1 * V
-                    for k in range(0, W.shape[1], 16):
-                        sink[0] += W[i1, k] + W[j1, k]
-                x = _dot(W[i], W, j)
-                part += cw[u] * x
-                _free_pair(W, G, frozen, i, j, eta * cw[u], gbuf)
-            loss += part
-        step_loss[s] = loss
-        if not (np.isfinite(loss) and loss < max_loss):
-            break
+    for r in prange(V):  # explicit loops: G is a (1, 1) dummy unless frozen
+        for k in range(W.shape[1]):
+            u = eta * (D[r, k] + 2.0 * col[k])
+            if frozen:
+                G[r, k] -= u
+            else:
+                W[r, k] -= u
+    loss = 0.0
+    for b in prange(n_blocks):
+        gbuf = np.empty(1, W.dtype)
+        sink = np.zeros(1, W.dtype)
+        st = _seed(seed, step, b)
+        m = min(block, n_cells - b * block)
+        cs = np.empty(m, np.int64)
+        cw = np.empty(m, np.float64)
+        for u in range(m):  # the draws and their table loads first (independent misses overlap)
+            st, k = _randint(st, K)
+            cs[u] = cells[k]
+            cw[u] = coef * cell_w[k]
+        part = 0.0
+        for u in range(m):
+            i = cs[u] // V
+            j = cs[u] - i * V
+            if u + 1 < m:  # touch the next pair's rows (a software prefetch)
+                i1 = cs[u + 1] // V
+                j1 = cs[u + 1] - i1 * V
+                for k in range(0, W.shape[1], 16):
+                    sink[0] += W[i1, k] + W[j1, k]
+            x = _dot(W[i], W, j)
+            part += cw[u] * x
+            _free_pair(W, G, frozen, i, j, eta * cw[u], gbuf)
+        loss += part
+    return loss
