@@ -227,6 +227,7 @@ def test_summary_trend_is_computed_both_ways():
     assert grows["ch6_pmi_local_gap"] == "18.0" and grows["ch6_pmi_local_book"] == "55.0 %"
     assert grows["ch6_pmi_local_lowest"] == PAPER_CONVENTION.label
     assert grows["ch6_pmi_local_paper_rank"] == "the lowest"
+    assert grows["ch6_pmi_local_best"] == "unseen=zero, algebraic, sqrt (55.0 %)"
     other = _fake_table([2.0, 6.0, 18.0])
     other.loc[(other.unseen == "min") & (other.fraction == 1.0), "accuracy"] = 0.01
     assert conventions_summary({"local": other})["ch6_pmi_local_paper_rank"] == "not the lowest"

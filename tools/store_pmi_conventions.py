@@ -7,7 +7,7 @@ does not write this file (nor remove it).
 
 Usage:
     python tools/store_pmi_conventions.py --scale ci
-    python tools/store_pmi_conventions.py --scale local --sizes 0.0625 0.25
+    python tools/store_pmi_conventions.py --scale local --sizes 0.25 0.5
 """
 
 from __future__ import annotations
@@ -24,13 +24,18 @@ def main(argv=None) -> int:
     ap.add_argument("--scale", default="ci", choices=sorted(config.PRESETS))
     ap.add_argument("--out", default=None, help="folder to write to (default data/results/<scale>)")
     ap.add_argument("--sizes", type=float, nargs="*", default=[],
-                    help="fractions of the articles for the corpus-size rows (e.g. 0.0625 0.25)")
+                    help="fractions of the articles for the corpus-size rows (e.g. 0.25 0.5)")
     args = ap.parse_args(argv)
     preset = config.preset(args.scale)
-    table = pmi_conventions(pipeline.corpus_statistics(preset), preset, sizes=tuple(args.sizes))
+    st = pipeline.corpus_statistics(preset)
     command = "python tools/store_pmi_conventions.py --scale " + args.scale + "".join(
         f" --sizes {' '.join(f'{f:g}' for f in args.sizes)}" for _ in args.sizes[:1])
-    save_pmi_conventions(table, command, folder=args.out)
+    table = pmi_conventions(st, preset)
+    save_pmi_conventions(table, command, folder=args.out)   # the grid first: it is the long part
+    if args.sizes:
+        sizes = pmi_conventions(st, preset, unseen=(), sizes=tuple(args.sizes))
+        table["rows"] += sizes["rows"]
+        save_pmi_conventions(table, command, folder=args.out)
     return 0
 
 

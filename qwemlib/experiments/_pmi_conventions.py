@@ -358,6 +358,7 @@ def conventions_summary(tables: dict, paper_value: float = 8.4, min_step: float 
     out = {}
     for name, df in tables.items():
         g, meta = df[df.fraction == 1.0], df.attrs.get("meta", {})
+        best = g.loc[g.accuracy.idxmax(), ["unseen", "spectrum", "scale"]]
         pick = {c: g[(g.unseen == c.unseen) & (g.spectrum == c.spectrum) & (g.scale == c.scale)]
                 .accuracy.iloc[0] for c in (BOOK_CONVENTION, PAPER_CONVENTION)}
         low = g.loc[g.accuracy.idxmin()]
@@ -379,7 +380,8 @@ def conventions_summary(tables: dict, paper_value: float = 8.4, min_step: float 
                               else "At least one convention reaches"),
                 k + "seen_min": f"{meta.get('fill', {}).get('min', [np.nan])[0]:.1f}",
                 k + "ratio": f"{paper_tokens / g.tokens.iloc[0]:.0f}",
-                k + "paper_rank": "the lowest" if paper_lowest else "not the lowest"}
+                k + "paper_rank": "the lowest" if paper_lowest else "not the lowest",
+                k + "best": f"{PMIConvention(*best).label} ({_pct(g.accuracy.max())})"}
         sizes = size_frame(df)
         if len(sizes) > 1:
             gaps = sizes["gap (points)"].to_numpy()
