@@ -95,7 +95,7 @@ def test_a_constant_far_qwem_accuracy_flips_the_closeness_claims():
     assert _verdicts("fig3b-near-w2v/qwem-sgd/", claims) == {
         "fig3b-near-w2v/qwem-sgd/sgns": "fails", "fig3b-near-w2v/qwem-sgd/gensim": "fails"}
     assert claims["fig3b-mstar-near-qwem/qwem-sgd"].verdict == "fails"
-    assert claims["fig3b-near-w2v/qwem-uniform/sgns"].verdict == "holds"       # the other run is untouched
+    assert claims["fig3b-near-w2v/qwem-vr/sgns"].verdict == "holds"       # the other run is untouched
     assert claims.glue()["ch6_v_fig3b_near_w2v_qwem_sgd_sgns"] == "does not hold on our corpus"
     assert claims.check()                                                       # reported, never asserted
 
@@ -123,7 +123,7 @@ def test_a_shuffled_qwem_flips_its_figure5_claims():
     perm = np.random.default_rng(3).permutation(len(embs[QWEM_UNIFORM].words))
     embs[QWEM_UNIFORM] = Embeddings(embs[QWEM_UNIFORM].words, embs[QWEM_UNIFORM].vectors[perm])
     claims = judge_claims(_comparison(embs=embs), 0.0)
-    assert set(_verdicts("fig5-w2v-closer-to-qwem/qwem-uniform/", claims).values()) == {"fails"}
+    assert set(_verdicts("fig5-w2v-closer-to-qwem/qwem-vr/", claims).values()) == {"fails"}
     assert set(_verdicts("fig5-w2v-closer-to-qwem/svd-mstar/", claims).values()) == {"holds"}
 
 
@@ -192,9 +192,10 @@ def test_stored_ci_verdicts_are_the_criteria_applied_to_recomputed_values(ci_cla
     for v in ci_claims.verdicts:
         how = C._HOW[v.claim.key]
         if how[0] == "span":
-            w, q, k = name.get(how[1], how[1]), how[2], CI.dim if how[3] == "d" else how[3]
+            w, k = name.get(how[1], how[1]), CI.dim if how[3] == "d" else how[3]
+            q = QWEM_UNIFORM if how[2] == C.QWEM_ROLES["qwem-vr"] else how[2]
             expected = _subspace(U[w][:, :k], U[q][:, :k]) - _subspace(U[w][:, :k], U["svd(PPMI)"][:, :k])
-        elif QWEM_UNIFORM in how[1:]:
+        elif C.QWEM_ROLES["qwem-vr"] in how[1:]:   # played by QWEM_UNIFORM at ci
             continue                                   # scored now from linear_sgd.npz, not in benchmark.json
         else:
             a, b = name.get(how[1], how[1]), name.get(how[2], how[2])

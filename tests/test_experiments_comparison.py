@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from qwemlib import evaluate, experiments, results
-from qwemlib.experiments import MODEL_ORDER, QWEM_UNIFORM, SGD_RUN_MODELS, assign_roles
+from qwemlib.experiments import MODEL_ORDER, QWEM_EXACT, QWEM_UNIFORM, SGD_RUN_MODELS, assign_roles
 from qwemlib.results import stored_path
 
 
@@ -79,7 +79,7 @@ def test_sgd_runs_of_train_npz_are_picked_up(tmp_path, monkeypatch):
     assert f.has_pair("word2vec (SGNS)", "QWEM (SGD)") and not f.has_pair("word2vec (SGNS)", "svd(M*)")
     assert f.has_pair("svd(M*)", "gensim Word2Vec (10 ep)")
     assert cmp.overlap_pairs() == [("word2vec (SGNS)", "QWEM (SGD)"), ("svd(M*)", "svd(PPMI)")]
-    assert set(SGD_RUN_MODELS) == {"word2vec (SGNS)", "QWEM (SGD)", QWEM_UNIFORM}
+    assert set(SGD_RUN_MODELS) == {"word2vec (SGNS)", "QWEM (SGD)", QWEM_UNIFORM, QWEM_EXACT}
 
 
 def test_a_train_npz_for_another_vocabulary_is_refused(tmp_path, monkeypatch):

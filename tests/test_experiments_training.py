@@ -9,7 +9,6 @@ import pytest
 
 from qwemlib import experiments as ex
 from qwemlib import results
-from qwemlib import train as T
 
 LAM = np.array([40.0, 30.0, 20.0, 10.0])
 KS = np.array([1, 3, 4])
@@ -49,7 +48,25 @@ def test_record_steps_resolve_the_start_and_the_whole_run():
 
 
 def test_runs_are_the_declared_schema():
-    assert tuple(ex.RUNS) == results.TRAIN_RUNS == tuple(ex.RUN_LABELS)
+    assert tuple(ex.RUNS) == results.TRAIN_RUNS == tuple(ex.PLANS["ci"])
+    for plan in ex.PLANS.values():
+        assert set(plan) <= set(ex.RUN_LABELS)
+
+
+def test_plans_reach_the_same_theory_time_and_overrides_apply():
+    """Each local run reaches t_end ~ 0.25 (step schedule: t = 2 lr steps (0.75 + 0.025))."""
+    for spec in ex.PLANS["local"].values():
+        assert 2 * spec.lr * spec.steps * 0.775 == pytest.approx(0.25, rel=0.02)
+    quick = ex.training_plan("local", steps=5, backend="jax")
+    assert {r.steps for r in quick.values()} == {5} and {r.backend for r in quick.values()} == {"jax"}
+    with pytest.raises(ValueError, match="no training plan"):
+        ex.training_plan("nowhere")
+
+
+def test_analogy_records_are_log_spaced_and_keep_the_ends():
+    r = ex._training_plan.analogy_records(83, 16)
+    assert 0 in r and 82 in r and len(r) <= 16
+    assert ex._training_plan.analogy_records(10, None) == set(range(10))
 
 
 def test_half_rise_rows_follow_the_one_definition():
@@ -76,32 +93,56 @@ def test_rank_d_floor_and_excess_losses():
 
 
 def test_check_passes_on_records_that_follow_the_theory(capsys):
-    assert ex.check_training(_records(), **GOOD) == []
-    out = capsys.readouterr().out
-    assert "source: stored" in out and "modes 1-3: [1. 1. 1.]" in out
+    verdicts = ex.check_training(_records(), **GOOD)
+    v = {x.claim.key: x.verdict for x in verdicts}
+    assert v["fig2-clock-paper"] == "holds" and v["thm1-sgd-subspace-paper"] == "holds"
+    assert v["fig2-clock-variance-reduced"] == "not testable"   # no such run in these records
+    assert "source: stored" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("wrong, match", [
-    (dict(rec=_records(shift=1.3)), "half-rise"),                  # the prediction is 30 % early
-    (dict(rec=_records(overlap=0.5)), "final overlaps"),           # the eigenvectors are not learned
     (dict(slope=-0.1), "sampler slope"),                           # a biased estimator plateaus
     (dict(errs={1: 10.0, 64: 5.0}), "64 batches"),
     (dict(live_err=0.01), "live steps"),                           # the replay does not repeat the run
     (dict(est=GOOD["est"] | {"exact": {"K = 1": 3.6, "K = 16": 0.9}}), "exact less noisy"),
-    (dict(floor=-1e9), "excess loss"),                             # a floor that no run approaches
 ])
-def test_each_check_fails_on_a_wrong_prediction(wrong, match):
-    kw = GOOD | {k: v for k, v in wrong.items() if k != "rec"}
+def test_each_trainer_check_fails_on_a_wrong_input(wrong, match):
     with pytest.raises(AssertionError, match=match):
-        ex.check_training(wrong.get("rec", _records()), **kw)
+        ex.check_training(_records(), **GOOD | wrong)
 
 
-def test_claims_of_the_stored_runs_are_reported_not_asserted_on_live_runs(capsys):
-    unjudged = ex.check_training(_records(source="live (short)", shift=1.3), **GOOD)
-    assert any("half-rise" in u for u in unjudged)
-    assert "reported, not asserted on live (short) runs" in capsys.readouterr().out
-    with pytest.raises(AssertionError, match="sampler slope"):   # the live checks still hold
-        ex.check_training(_records(source="live (short)"), **GOOD | {"slope": 0.0})
+def _verdict(rec, key, **kw):
+    return next(v for v in ex.training_verdicts(rec, **kw) if v.claim.key == key)
+
+
+def test_figure2_claim_fails_on_a_wrong_clock_or_a_constant_prediction():
+    assert _verdict(_records(), "fig2-clock-paper").verdict == "holds"
+    assert _verdict(_records(shift=1.3), "fig2-clock-paper").verdict == "fails"   # SGD 30 % late
+    # t = 2 g sum(eta) without its 2
+    assert _verdict(_records(shift=0.5), "fig2-clock-paper").verdict == "fails"
+    # a prediction that ignores the eigenvalues: every mode at the median half-rise time
+    t = ex.half_rise_rows(_records(), n_modes=None)
+    const = np.full(len(LAM), np.median([r["t_half theory"] for r in t]))
+    assert _verdict(_records(), "fig2-clock-paper", predicted={"qwem-small": const}).verdict == "fails"
+    # shuffled predictions (the right times, the wrong modes)
+    shuf = np.array([r["t_half theory"] for r in t])[::-1]
+    assert _verdict(_records(), "fig2-clock-paper", predicted={"qwem-small": shuf}).verdict == "fails"
+
+
+def test_convergence_claim_fails_when_the_subspace_is_not_learned():
+    assert _verdict(_records(overlap=0.5), "thm1-sgd-subspace-paper").verdict == "fails"
+    assert _verdict(None, "thm1-sgd-subspace-paper").verdict == "not testable"
+
+
+def test_mode_agreement_reports_the_distribution():
+    a = ex.mode_agreement([1.0, 2.1, np.nan], [1.0, 2.0, 3.0])
+    assert a["n"] == 2 and a["median"] == pytest.approx(1.025) and a["worst"] == pytest.approx(1.05)
+    assert a["within10"] == 1.0 and np.isnan(a["ratios"][2])
+    assert ex.mode_agreement([np.nan], [1.0])["n"] == 0
+
+
+def test_claims_are_in_the_register():
+    assert {c.key for c in ex._training_checks.CLAIMS} <= set(ex.REGISTER)
 
 
 def test_stored_runs_round_trip_through_results(tmp_path, monkeypatch):
@@ -123,38 +164,44 @@ class _Preset:
     name, dim, window = "nowhere", 4, 2
 
 
-def test_load_or_train_falls_back_to_live_runs_and_says_so(tmp_path, monkeypatch, capsys):
+def test_no_stored_runs_is_an_error_that_names_the_command(tmp_path, monkeypatch):
     monkeypatch.setattr(results, "ROOT", tmp_path)   # no stored results for any preset
-    calls = []
-
-    def fake_train(st, eig, preset, *, steps, lr, log):
-        calls.append(lr)
-        if len(calls) < 3:
-            raise T.TrainingDiverged("loss is nan at step 6: lower the learning rate")
-        return "tr"
-
-    monkeypatch.setattr(ex._training, "train_against_theory", fake_train)
-    monkeypatch.setattr(ex._training, "train_arrays", lambda tr, eig, words: {})
-    monkeypatch.setattr(ex._training.TrainingRecords, "from_arrays",
-                        classmethod(lambda cls, z, c, source, d: cls({}, LAM, 1.0, [], {}, source, d)))
-    monkeypatch.setattr(ex._training, "run_configs", lambda tr: {})
-    rec = ex.load_or_train(type("St", (), {"words": []})(), None, _Preset())
-    assert rec.source == "live (short)" and calls == pytest.approx([2.5e-4, 2.5e-5, 2.5e-6])
-    out = capsys.readouterr().out
-    assert "trying lr 2.5e-05" in out and "source: live short runs" in out and "--scale nowhere" in out
-
-
-def test_train_live_gives_up_after_the_last_try(monkeypatch):
-    def diverge(*a, **k):
-        raise T.TrainingDiverged("nan")
-
-    monkeypatch.setattr(ex._training, "train_against_theory", diverge)
-    with pytest.raises(RuntimeError, match="no stable step size"):
-        ex.train_live(None, None, _Preset(), tries=2, log=lambda *a: None)
+    with pytest.raises(results.StoredResultError, match="--scale nowhere --only train"):
+        ex.load_training_runs(None, _Preset())
 
 
 def test_stored_runs_for_other_statistics_are_an_error(monkeypatch):
     monkeypatch.setattr(ex._training, "load_stored_runs", lambda preset: _records())
     eig = type("Eig", (), {"values": LAM * 1.01})()
     with pytest.raises(results.StoredResultError, match="other statistics"):
-        ex.load_or_train(None, eig, _Preset())
+        ex.load_training_runs(eig, _Preset())
+
+
+def test_a_stored_file_lacking_a_run_listed_in_its_meta_is_an_error(tmp_path):
+    rec = _records()
+    arrays = {"eigenvalues": LAM, "g_sgns": np.float64(2.0), "pc_words": np.array(["a"] * 5)}
+    kept = {k: r for k, r in rec.runs.items() if k != "sgns-w2v"}
+    arrays |= {f"{k}/{f}": np.asarray(v) for k, r in kept.items() for f, v in r.items()}
+    folder = tmp_path / "ci"
+    results.save_npz(folder / "train.npz", **arrays)
+    results.save_benchmark(folder / "benchmark.json", [], {"sgd": rec.configs, "command": "c", "commit": "x"})
+    with pytest.raises(results.StoredResultError, match="sgns-w2v"):
+        ex.load_stored_runs("ci", folder=folder)
+
+
+@pytest.mark.parametrize("preset", ["ci", "local"])
+def test_stored_runs_have_the_schema(preset):
+    """The committed train.npz of each preset: every run of its meta with all fields, and
+    (where written) the final embeddings as float16 on the file's vocabulary."""
+    rec = ex.load_stored_runs(preset)
+    if rec is None:
+        pytest.skip(f"no train.npz stored at {preset}")
+    z = results.load_npz(preset, "train.npz")
+    V, d = len(z["words"]) if "words" in z else 0, len(rec.eigenvalues)
+    for r in rec.runs.values():
+        assert set(results.TRAIN_RUN_FIELDS) <= set(r)
+        n = len(r["steps"])
+        assert r["singular_values"].shape == (n, len(rec.eigenvalues)) and r["overlap"].shape[0] == n
+        assert np.all(np.diff(r["times"]) > 0)
+        if "W_final" in r:
+            assert r["W_final"].dtype == np.float16 and r["W_final"].shape == (V, d)

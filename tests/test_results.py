@@ -25,7 +25,9 @@ def test_a_file_without_a_required_key_is_an_error(tmp_path):
 
 def test_the_declared_schema_is_checked_by_default(tmp_path):
     keys = results.required_keys("train.npz")
-    assert "eigenvalues" in keys and "qwem-small/singular_values" in keys and "sgns-w2v/pc" in keys
+    assert "eigenvalues" in keys and "g_sgns" in keys
+    runs = results.train_keys(results.TRAIN_RUNS)
+    assert "qwem-small/singular_values" in runs and "sgns-w2v/pc" in runs
     results.save_npz(tmp_path / "train.npz", eigenvalues=np.ones(2))
     with pytest.raises(results.StoredResultError, match="lacks"):
         results.load_npz("ci", "train.npz", folder=tmp_path)

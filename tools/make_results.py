@@ -113,7 +113,7 @@ def _command(argv) -> str:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--scale", default="ci", choices=["ci", "local", "full"])
+    ap.add_argument("--scale", default="ci", choices=["ci", "hub", "local", "full"])
     ap.add_argument("--train", action="store_true", help="run SGD at local/full; always on at ci")
     ap.add_argument("--steps", type=int, default=None, help="override every run's steps (default: plan's)")
     ap.add_argument("--batch", type=int, default=None, help="override every run's pairs per half-batch")
@@ -247,8 +247,9 @@ def main(argv=None) -> int:
                          "therefore the closed form svd(M*) (what QWEM SGD converges to, Theorem 1), and "
                          f"its word2vec column is gensim's Word2Vec, trained {epochs} epochs on the same "
                          f"tokens ({f'ci uses {GENSIM_EPOCHS}' if epochs != GENSIM_EPOCHS else 'as at ci'}).")
-        notes.append(f"The ({preset.vocab:,}, {preset.dim}) embeddings are not stored (too large); "
-                     "features.npz and linear_structure.npz hold what book/06 and book/07 derive from them.")
+        notes.append(f"The closed forms' and gensim's ({preset.vocab:,}, {preset.dim}) embeddings are not "
+                     "stored (too large; the SGD runs' final embeddings are, in train.npz); features.npz "
+                     "and linear_structure.npz hold what book/06 and book/07 derive from them.")
     if reused:
         notes.append(f"gensim's vectors were reused from an earlier run of this command with the same "
                      f"settings ({reused}); its wall time is that run's.")

@@ -32,6 +32,7 @@ from ._closed_forms import eigen_method as eigen_method
 from ._closed_forms import save_closed_forms as save_closed_forms
 from ._comparison import MODEL_ORDER as MODEL_ORDER
 from ._comparison import PAPER_FIGURE_3B as PAPER_FIGURE_3B
+from ._comparison import QWEM_EXACT as QWEM_EXACT
 from ._comparison import QWEM_UNIFORM as QWEM_UNIFORM
 from ._comparison import SGD_RUN_MODELS as SGD_RUN_MODELS
 from ._comparison import ModelComparison as ModelComparison
@@ -110,29 +111,31 @@ from ._sampling import estimator_errors as estimator_errors
 from ._sampling import gradient_errors as gradient_errors
 from ._sampling import loglog_slope as loglog_slope
 from ._training import N_PC_WORDS as N_PC_WORDS
-from ._training import PLANS as PLANS
-from ._training import RUN_LABELS as RUN_LABELS
-from ._training import RUNS as RUNS
-from ._training import SGD as SGD
-from ._training import SMALL_INIT as SMALL_INIT
-from ._training import RunSpec as RunSpec
 from ._training import TrainingRecords as TrainingRecords
 from ._training import config_rows as config_rows
 from ._training import load_stored_runs as load_stored_runs
 from ._training import load_training_runs as load_training_runs
-from ._training import record_steps as record_steps
 from ._training import replay_first_steps as replay_first_steps
 from ._training import run_configs as run_configs
 from ._training import train_against_theory as train_against_theory
 from ._training import train_and_compare as train_and_compare
 from ._training import train_arrays as train_arrays
-from ._training import training_plan as training_plan
-from ._training_checks import OV_BOUND as OV_BOUND
+from ._training_checks import AGREEMENT as AGREEMENT
 from ._training_checks import check_training as check_training
 from ._training_checks import excess_losses as excess_losses
 from ._training_checks import half_rise_rows as half_rise_rows
+from ._training_checks import mode_agreement as mode_agreement
 from ._training_checks import moments as moments
 from ._training_checks import rank_d_floor as rank_d_floor
+from ._training_checks import training_verdicts as training_verdicts
+from ._training_plan import PLANS as PLANS
+from ._training_plan import RUN_LABELS as RUN_LABELS
+from ._training_plan import RUNS as RUNS
+from ._training_plan import SGD as SGD
+from ._training_plan import SMALL_INIT as SMALL_INIT
+from ._training_plan import RunSpec as RunSpec
+from ._training_plan import record_steps as record_steps
+from ._training_plan import training_plan as training_plan
 
 #: The modules (of this package) that declare ``CLAIMS``, one line each; a module that can
 #: judge its claims from stored results also exposes ``measure_claims(preset) -> list[Verdict]``
@@ -141,6 +144,7 @@ CLAIM_MODULES: tuple[str, ...] = (
     "_appendix",         # book/08 (measure_claims)
     "_claims",           # book/06 (measure_claims)
     "_linear_claims",    # book/07 (measure_claims)
+    "_training_checks",  # book/05 (measure_claims)
 )
 
 #: Every claim the book judges, by key (assembled from each module's ``CLAIMS``).

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._comparison import QWEM_UNIFORM, ModelComparison, model_comparison
+from ._comparison import QWEM_EXACT, QWEM_UNIFORM, ModelComparison, model_comparison
 from ._register import VERDICTS, Claim, Criterion, Verdict, judge, verdict_table
 
 __all__ = ["CLAIMS", "CLOSE_POINTS", "LIVE_TOLERANCE", "WORD2VEC_ROLES", "QWEM_ROLES",
@@ -35,12 +35,15 @@ CLOSE_POINTS = 3.0
 #: Who plays word2vec: tag -> model ("gensim": the first stored gensim model).
 WORD2VEC_ROLES = {"sgns": "word2vec (SGNS)", "gensim": "gensim Word2Vec"}
 #: Who plays QWEM: tag -> model.
-QWEM_ROLES = {"qwem-sgd": "QWEM (SGD)", "qwem-uniform": QWEM_UNIFORM, "svd-mstar": "svd(M*)"}
+QWEM_ROLES = {"qwem-sgd": "QWEM (SGD)", "qwem-vr": "variance-reduced QWEM (SGD)", "svd-mstar": "svd(M*)"}
+#: The stored models that can play the variance-reduced QWEM (ci: chapter 7's uniform-negatives
+#: run; local: book/05's exact-terms run), first stored first.
+QWEM_VR_MODELS = (QWEM_UNIFORM, QWEM_EXACT)
 _CHAPTER = "book/06_qwem_vs_word2vec.md"
 _ANALOGIES = "Google analogies (pairs)"
 _ROWS = "rows of both models stored at this preset"
 _SPANS = "overlaps of both pairs available at this preset"
-_PAPER_ACC = {"word2vec": 68.0, "QWEM (SGD)": 65.1, QWEM_UNIFORM: 65.1, "svd(M*)": 66.3,
+_PAPER_ACC = {"word2vec": 68.0, "QWEM (SGD)": 65.1, QWEM_ROLES["qwem-vr"]: 65.1, "svd(M*)": 66.3,
               "svd(PPMI)": 50.6, "svd(PMI)": 8.4}
 _SPAN_KS = (10, "d")
 
@@ -70,7 +73,7 @@ def _build() -> tuple[tuple[Claim, ...], dict[str, tuple]]:
                        "Figure 3b; Section 3.3", _paper_gap(q, "word2vec"),
                        f"|acc({w}) - acc({q})|, {_ANALOGIES}, points", "<=", CLOSE_POINTS, _ROWS),
                 ("gap", w, q))
-    for q_tag in ("qwem-sgd", "qwem-uniform"):
+    for q_tag in ("qwem-sgd", "qwem-vr"):
         q = QWEM_ROLES[q_tag]
         add(_claim(f"fig3b-mstar-near-qwem/{q_tag}",
                    f"svd(M*) scores within {CLOSE_POINTS:g} points of {q} on analogies",
@@ -108,6 +111,8 @@ def _model(cmp: ModelComparison, name: str) -> str | None:
         return name
     if name == WORD2VEC_ROLES["gensim"]:
         return next((m for m in names if m.startswith("gensim")), None)
+    if name == QWEM_ROLES["qwem-vr"]:
+        return next((m for m in QWEM_VR_MODELS if m in names), None)
     return None
 
 

@@ -27,7 +27,8 @@ from ..results import describe_source, load_npz, read_benchmark
 from ._closed_forms import ARPACK_MAX_V, closed_forms
 from ._features import FeatureSummary
 
-__all__ = ["MODEL_ORDER", "QWEM_UNIFORM", "SGD_RUN_MODELS", "PAPER_FIGURE_3B", "ModelComparison", "Recheck",
+__all__ = ["MODEL_ORDER", "QWEM_UNIFORM", "QWEM_EXACT", "SGD_RUN_MODELS", "PAPER_FIGURE_3B",
+           "ModelComparison", "Recheck",
            "assign_roles", "model_comparison", "benchmark_frame", "paper_table", "side_by_side",
            "recheck_closed_form"]
 
@@ -35,10 +36,12 @@ __all__ = ["MODEL_ORDER", "QWEM_UNIFORM", "SGD_RUN_MODELS", "PAPER_FIGURE_3B", "
 MODEL_ORDER = ["word2vec (SGNS)", "QWEM (SGD)", "svd(M*)", "svd(PPMI)", "svd(PMI)"]
 #: Chapter 7's QWEM SGD run with uniform negatives (stored in ``linear_sgd.npz``).
 QWEM_UNIFORM = "QWEM (SGD, uniform negatives)"
+#: The local preset's variance-reduced QWEM SGD run (``negatives="exact"``, book/05's ``qwem-exact-small``).
+QWEM_EXACT = "QWEM (SGD, exact terms)"
 #: The SGD runs of ``train.npz`` whose final embeddings (``<run>/W_final``, where stored) play
 #: each model of the benchmark table, first stored run first (book/05's runs, issue 12).
 SGD_RUN_MODELS = {"word2vec (SGNS)": ("sgns-w2v", "sgns-small"), "QWEM (SGD)": ("qwem-small",),
-                  QWEM_UNIFORM: ("qwem-uniform-small",)}
+                  QWEM_UNIFORM: ("qwem-uniform-small",), QWEM_EXACT: ("qwem-exact-small",)}
 #: Karkada et al., Figure 3b, quoted (2 B tokens, V = 10,000, d = 200): per benchmark,
 #: the values of :data:`MODEL_ORDER` (analogies in percent).
 PAPER_FIGURE_3B = {"Google analogies": [68.0, 65.1, 66.3, 50.6, 8.4],
@@ -58,13 +61,14 @@ def _value(rows: Iterable[dict], model: str, bench: str) -> float:
 def assign_roles(models: Iterable[str]) -> tuple[str, str]:
     """``(word2vec, qwem)``: who plays each role on the page, given the models present.
 
-    word2vec: our SGNS run, else the first gensim model; QWEM: the uniform-negatives
-    SGD run, else the paper's-sampler run, else svd(M*) (what QWEM SGD converges to).
+    word2vec: our SGNS run, else the first gensim model; QWEM: the variance-reduced (uniform
+    negatives, else exact terms) SGD run, else the paper's-sampler run, else svd(M*) (what QWEM
+    SGD converges to).
     """
     models = set(models)
     gensim = sorted(m for m in models if m.startswith("gensim"))
     w2v = "word2vec (SGNS)" if "word2vec (SGNS)" in models else (gensim[0] if gensim else "word2vec (SGNS)")
-    qwem = next((m for m in (QWEM_UNIFORM, "QWEM (SGD)") if m in models), "svd(M*)")
+    qwem = next((m for m in (QWEM_UNIFORM, QWEM_EXACT, "QWEM (SGD)") if m in models), "svd(M*)")
     return w2v, qwem
 
 

@@ -19,128 +19,20 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from .. import evaluate, results, stats, theory
 from .. import train as T
+from ._training_plan import RUN_LABELS, SMALL_INIT, RunSpec, analogy_records, training_plan
 
-__all__ = [
-    "SGD", "SMALL_INIT", "RUNS", "RunSpec", "PLANS", "training_plan", "RUN_LABELS", "N_PC_WORDS",
-    "record_steps", "train_against_theory", "train_arrays", "run_configs", "TrainingRecords",
-    "load_stored_runs", "load_training_runs", "replay_first_steps", "config_rows",
-    "train_and_compare"]
+__all__ = ["N_PC_WORDS", "train_against_theory", "train_arrays", "run_configs", "TrainingRecords",
+           "load_stored_runs", "load_training_runs", "replay_first_steps", "config_rows", "train_and_compare"]
 
-#: The SGD configuration of the stored runs at ci: that of bench/bench_train.py CI_CURVE_CONFIG
-#: and tests/test_train.py's slow d = 50 test (B = 250k + 250k, lr/B = 1e-9 for QWEM, the stable
-#: limit being ~2e-9 because the Setting-1 weights reach ~1.4e8; the paper's x0.1 at 75 % of the
-#: steps, A.2), with 600 instead of 800 steps so that the four runs fit in ~15 minutes on a shared
-#: 2-core CPU.
-SGD = dict(lr=2.5e-4, batch=250_000, steps=600, schedule="step")
-#: The small initialization ``N(0, SMALL_INIT^2)`` (CI_CURVE_CONFIG uses 0.05): sharp steps.
-SMALL_INIT = 1e-3
-#: How book/05 names the runs.
-RUN_LABELS = {"qwem-small": "QWEM, small init", "qwem-w2v": "QWEM, word2vec init",
-              "qwem-exact-small": "QWEM (exact terms), small init",
-              "sgns-small": "word2vec (SGNS), small init", "sgns-w2v": "word2vec (SGNS), word2vec init"}
 #: Words kept in the Figure 1 scatter (the most frequent).
 N_PC_WORDS = 500
-
-
-@dataclass(frozen=True)
-class RunSpec:
-    """One SGD run of a preset's training plan (book/05; benchmark rows in book/06).
-
-    Attributes:
-        loss, init, negatives: :class:`~qwemlib.train.TrainConfig`'s (SGNS always samples
-            word2vec's negatives).
-        lr, batch, steps, schedule: QWEM's step size (an SGNS run gets ``2 lr / mean G``, the
-            same nominal theory time per step, eq. 12), pairs per half-batch, steps, schedule.
-        backend: ``"jax"`` or ``"cpu-kernel"`` (:attr:`~qwemlib.train.TrainConfig.backend`).
-        n_log_records: log-spaced records (plus 21 on a linear grid, :func:`record_steps`).
-        n_analogy_records: records at which the analogies are scored (log-spaced, the
-            first and last included; ``None``: all; the others hold NaN).
-        model: the name of its rows in the benchmark table (``""``: not scored).
-    """
-
-    loss: str
-    init: str
-    negatives: str = "unigram"
-    lr: float = SGD["lr"]
-    batch: int = SGD["batch"]
-    steps: int = SGD["steps"]
-    schedule: str = SGD["schedule"]
-    backend: str = "jax"
-    n_log_records: int = 16
-    n_analogy_records: int | None = None
-    model: str = ""
-
-    def config(self, preset, *, lr: float, init_scale: float = SMALL_INIT, dtype: str = "float32",
-               seed: int = 0) -> T.TrainConfig:
-        """The run's :class:`~qwemlib.train.TrainConfig` (``lr``: this run's own step size)."""
-        return T.TrainConfig(loss=self.loss, dim=preset.dim, steps=self.steps, lr=lr, batch_pos=self.batch,
-                             batch_neg=self.batch, schedule=self.schedule, init=self.init,
-                             init_scale=init_scale, dtype=dtype, seed=seed, window=preset.window,
-                             negatives=self.negatives if self.loss == "qwem" else "unigram",
-                             record_steps=record_steps(self.steps, self.n_log_records),
-                             steps_per_call=100, record_objective=(self.loss == "qwem"),
-                             backend=self.backend, cpu_threads=0)
-
-
-_CI = dict(lr=SGD["lr"], batch=SGD["batch"], steps=SGD["steps"])
-#: The local plan (V = 10,000, d = 200, 56.6 M tokens) on the compiled CPU path, each run to
-#: ``t_end ~ 0.25`` (about twice the closed form's half-rise time of mode 200, 0.13) with the
-#: paper's x0.1 at 75 % of the steps. The stream runs' per-pair step ``lr / B`` is set by the
-#: weights a pair can carry: with uniform negatives (weights up to V^2 = 1e8) ``1e-10`` diverged
-#: at t = 0.15 and ``5e-10`` within two steps, so the paper's sampler (weights up to 1.3e10,
-#: drawn rarely) gets ``4e-11``; SGNS's per-pair step ``2 lr / (B mean G)`` is 0.05 (word2vec's
-#: starting alpha is 0.025). ``"exact"`` is limited instead by its exact quartic term, applied
-#: once per step: ``lambda_1 dt = 2 lr lambda_1 = 0.2`` (lambda_1 = 2,710), hence small batches.
-_STREAM = dict(batch=1_000_000, backend="cpu-kernel", n_log_records=80, n_analogy_records=16)
-#: preset -> run key -> :class:`RunSpec`; the keys are book/05's.
-PLANS: dict[str, dict[str, RunSpec]] = {
-    "ci": {"qwem-small": RunSpec("qwem", "gaussian", model="QWEM (SGD)", **_CI),
-           "qwem-w2v": RunSpec("qwem", "word2vec", **_CI),
-           "sgns-small": RunSpec("sgns", "gaussian", **_CI),
-           "sgns-w2v": RunSpec("sgns", "word2vec", model="word2vec (SGNS)", **_CI)},
-    "local": {"qwem-exact-small": RunSpec("qwem", "gaussian", "exact", lr=3.7e-5, batch=37_000, steps=4360,
-                                          backend="cpu-kernel", n_log_records=80, n_analogy_records=16,
-                                          model="QWEM (SGD, exact terms)"),
-              "sgns-small": RunSpec("sgns", "gaussian", lr=5e-5, steps=3226, model="word2vec (SGNS)",
-                                    **_STREAM),
-              "qwem-small": RunSpec("qwem", "gaussian", lr=4e-5, steps=4032, model="QWEM (SGD)", **_STREAM)},
-}
-PLANS["full"] = PLANS["local"]
-#: The ci plan's runs (book/05's four: QWEM and SGNS from small and from word2vec's init).
-RUNS = {k: (r.loss, r.init) for k, r in PLANS["ci"].items()}
-
-
-def training_plan(preset, *, steps: int | None = None, lr: float | None = None, batch: int | None = None,
-                  backend: str | None = None) -> dict[str, RunSpec]:
-    """The runs of ``preset`` (:data:`PLANS`), each with the given fields replaced when not ``None``
-    (``tools/make_results.py --steps/--lr/--batch/--backend``; ``--quick`` passes a few steps)."""
-    name = getattr(preset, "name", preset)
-    if name not in PLANS:
-        raise ValueError(f"no training plan for preset {name!r}: choose one of {sorted(PLANS)}")
-    over = {k: v for k, v in dict(steps=steps, lr=lr, batch=batch, backend=backend).items() if v is not None}
-    return {k: replace(r, **over) for k, r in PLANS[name].items()}
-
-
-def record_steps(steps: int, n_log: int = 16) -> tuple[int, ...]:
-    """``n_log`` log-spaced records for the early steps plus a linear grid of 21, so both the
-    first mode's rise and the whole run are resolved."""
-    r = set(np.round(np.geomspace(1, max(steps, 1), n_log)).astype(int).tolist())
-    r |= set(np.round(np.linspace(0, steps, 21)).astype(int).tolist())
-    return tuple(sorted(r))
-
-
-def _analogy_records(n_records: int, n: int | None) -> set[int]:
-    """Record indices at which the analogies are scored: all, or ``n`` log-spaced ones."""
-    if n is None or n >= n_records:
-        return set(range(n_records))
-    return {0, *np.unique(np.round(np.geomspace(1, n_records - 1, n - 1)).astype(int)).tolist()}
 
 
 def train_against_theory(st, eig, preset, *, plan: dict[str, RunSpec] | None = None,
@@ -180,7 +72,7 @@ def train_against_theory(st, eig, preset, *, plan: dict[str, RunSpec] | None = N
         # same theory time per step for both losses: eta_sgns = 2 eta / mean G
         cfg = spec.config(preset, lr=spec.lr if spec.loss == "qwem" else 2 * spec.lr / g_sgns,
                           init_scale=init_scale, dtype=dtype, seed=seed)
-        scored = _analogy_records(len(T.record_schedule(cfg)), spec.n_analogy_records)
+        scored = analogy_records(len(T.record_schedule(cfg)), spec.n_analogy_records)
         W0, heads, acc, ovl = [], [], [], []
 
         def ev(W, W0=W0, heads=heads, acc=acc, ovl=ovl, scored=scored):
@@ -261,6 +153,7 @@ class TrainingRecords:
         configs: key -> the run's configuration (:func:`run_configs`).
         source: ``"stored"``.
         description: what the chapter prints about the source.
+        diverged: key -> message, for planned runs that diverged and were not stored.
     """
 
     runs: dict
@@ -270,6 +163,7 @@ class TrainingRecords:
     configs: dict
     source: str
     description: str = field(default="")
+    diverged: dict = field(default_factory=dict)
 
     @classmethod
     def from_arrays(cls, z: dict, configs: dict, source: str, description: str) -> TrainingRecords:
@@ -290,7 +184,9 @@ def load_stored_runs(preset, *, folder=None) -> TrainingRecords | None:
         raise results.StoredResultError(f"train.npz of {name!r} has no benchmark.json with its "
                                         f"configuration: run `python tools/make_results.py --scale {name}`")
     results.load_npz(preset, "train.npz", results.train_keys(meta["sgd"]), folder=folder)  # raises if short
-    return TrainingRecords.from_arrays(z, meta["sgd"], "stored", results.describe_source(meta, preset))
+    rec = TrainingRecords.from_arrays(z, meta["sgd"], "stored", results.describe_source(meta, preset))
+    rec.diverged = dict(meta.get("sgd_diverged", {}))
+    return rec
 
 
 def load_training_runs(eig, preset, *, log=print) -> TrainingRecords:
@@ -313,6 +209,8 @@ def load_training_runs(eig, preset, *, log=print) -> TrainingRecords:
                                         "(eigenvalues differ): rerun tools/make_results.py "
                                         f"--scale {name} --only train")
     log(rec.description)
+    for key, msg in rec.diverged.items():
+        log(f"  {key} diverged and is not stored: {msg}")
     return rec
 
 
@@ -327,6 +225,8 @@ def replay_first_steps(st, rec: TrainingRecords, key: str = "qwem-small", n_step
         ``{"max_rel_diff", "steps" (the compared record steps), "seconds"}``.
     """
     c0 = dict(rec.configs[key])
+    if c0.get("grad_path") not in ("auto", "dense", "scatter"):   # run_configs stores the path used
+        c0["grad_path"] = "auto"                                    # ("cpu-kernel": not a config value)
     fields = T.TrainConfig.__dataclass_fields__
     cfg = T.TrainConfig(**{k: v for k, v in c0.items() if k in fields}
                         | dict(steps=n_steps, schedule="constant", record_steps=None, n_records=n_steps + 1,

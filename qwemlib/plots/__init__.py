@@ -36,8 +36,10 @@ from ._linear import snr_accuracy_figure as snr_accuracy_figure
 from ._linear import snr_figure as snr_figure
 from ._sliders import slider_figure as slider_figure
 from ._training import accuracy_overlap_figure as accuracy_overlap_figure
+from ._training import all_modes_figure as all_modes_figure
 from ._training import embedding_moments_figure as embedding_moments_figure
 from ._training import excess_loss_figure as excess_loss_figure
+from ._training import half_rise_ratio_figure as half_rise_ratio_figure
 from ._training import sgd_vs_theory_grid as sgd_vs_theory_grid
 from ._training import stacked as stacked
 from ._training import training_runs_figure as training_runs_figure
@@ -64,6 +66,8 @@ __all__ = [
     "stepwise_grid",
     "overlap_heatmaps",
     "sgd_vs_theory_grid",
+    "all_modes_figure",
+    "half_rise_ratio_figure",
     "excess_loss_figure",
     "embedding_moments_figure",
     "accuracy_overlap_figure",

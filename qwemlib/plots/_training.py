@@ -1,6 +1,6 @@
 """Figures of SGD runs against the closed form (book/05: Figures 1 and 2, the loss, analogies).
 
-Each builder takes the records of :func:`qwemlib.experiments.load_or_train` (``runs``:
+Each builder takes the records of :func:`qwemlib.experiments.load_training_runs` (``runs``:
 key -> field -> array) and draws them; nothing here computes more than a projection.
 
 Used in: book/05_training.md, qwemlib/cli.py (``qwem train``: :func:`stacked`).
@@ -15,8 +15,8 @@ from plotly.subplots import make_subplots
 from ._base import add_caption
 from ._figures import singular_values_vs_time
 
-__all__ = ["sgd_vs_theory_grid", "excess_loss_figure", "embedding_moments_figure",
-           "accuracy_overlap_figure", "training_runs_figure", "stacked"]
+__all__ = ["sgd_vs_theory_grid", "all_modes_figure", "half_rise_ratio_figure", "excess_loss_figure",
+           "embedding_moments_figure", "accuracy_overlap_figure", "training_runs_figure", "stacked"]
 
 _COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728")
 
@@ -47,6 +47,60 @@ def sgd_vs_theory_grid(runs: dict, labels: dict, *, caption: str, k_max: int = 1
     fig.update_yaxes(title_text="s_k²", col=1)
     fig.update_layout(height=780, template="plotly_white")
     return _captioned(fig, subtitle, title, dict(t=140))
+
+
+def all_modes_figure(runs: dict, labels: dict, eigenvalues, *, caption: str | None = None,
+                     title: str | None = None) -> go.Figure:
+    """Every mode on one time axis, one panel per run: ``s_k(t)^2 / lambda_k`` of SGD (solid)
+    and of eq. 11 from the run's ``W(0)`` (dashed), coloured by ``k`` (Figure 2, all ``d`` modes)."""
+    lam = np.asarray(eigenvalues, float)
+    d = len(lam)
+    fig = make_subplots(rows=len(runs), cols=1, subplot_titles=[labels[k] for k in runs],
+                        vertical_spacing=0.1)
+    palette = px_colors(d)
+    for row, r in enumerate(runs.values(), start=1):
+        s2 = r["singular_values"] ** 2 / lam
+        th = r["theory_s2"] / lam
+        for k in range(d):
+            leg = row == 1 and k in (0, d - 1)
+            fig.add_trace(go.Scatter(x=r["times"], y=s2[:, k], mode="lines",
+                                     line=dict(color=palette[k], width=1),
+                                     name=f"SGD, mode {k + 1}", legendgroup="sgd", showlegend=leg,
+                                     hovertemplate=f"mode {k + 1}<br>t=%{{x:.4f}}<br>%{{y:.3f}}"),
+                          row=row, col=1)
+            fig.add_trace(go.Scatter(x=r["theory_t"], y=th[:, k], mode="lines",
+                                     line=dict(color=palette[k], width=1, dash="dash"), opacity=0.6,
+                                     name=f"eq. 11, mode {k + 1}", legendgroup="th", showlegend=leg,
+                                     hoverinfo="skip"), row=row, col=1)
+        fig.update_xaxes(title_text="t = 2 g Σ η", type="log", row=row, col=1)
+        fig.update_yaxes(title_text="s_k² / λ_k", range=[0, 1.3], row=row, col=1)
+    fig.update_layout(height=380 * len(runs), template="plotly_white")
+    return _captioned(fig, caption, title, dict(t=130))
+
+
+def px_colors(n: int) -> list[str]:
+    """``n`` colours along a sequential scale (mode 1 dark, mode n light)."""
+    from plotly.colors import sample_colorscale
+
+    return sample_colorscale("Viridis", [i / max(n - 1, 1) for i in range(n)])
+
+
+def half_rise_ratio_figure(ratios: dict, labels: dict, eigenvalues, *, band: float = 0.1,
+                           caption: str | None = None, title: str | None = None) -> go.Figure:
+    """Per run (``ratios``: key -> per-mode ``t_half(SGD) / t_half(eq. 11)``), the ratio of every
+    mode against its eigenvalue, with the band ``1 +- band``."""
+    lam = np.asarray(eigenvalues, float)
+    fig = go.Figure()
+    for key, color in zip(ratios, _COLORS):
+        r = np.asarray(ratios[key], float)
+        fig.add_trace(go.Scatter(x=lam, y=r, mode="markers", name=labels[key],
+                                 marker=dict(size=5, color=color),
+                                 text=[f"mode {k + 1}" for k in range(len(r))]))
+    fig.add_hrect(y0=1 - band, y1=1 + band, fillcolor="grey", opacity=0.15, line_width=0)
+    fig.add_hline(y=1, line=dict(color="black", width=1))
+    fig.update_layout(template="plotly_white", height=420, xaxis_title="λ_k (mode k's eigenvalue)",
+                      yaxis_title="t_half(SGD) / t_half(eq. 11)", xaxis_type="log")
+    return _captioned(fig, caption, title, dict(t=120))
 
 
 def excess_loss_figure(curves: dict, runs: dict, labels: dict, *, caption: str | None = None,

@@ -18,6 +18,8 @@ Where each part lives (private modules, public names re-exported here):
 * ``_oracle``: :func:`expected_gradient`, the exact expectation the tests check against;
 * ``_cpu`` (with ``_cpu_kernel``): ``TrainConfig(backend="cpu-kernel")``, a compiled numba
   stream walk like word2vec's (per-pair updates, the same estimators, weights and clock).
+* ``_sharding``: ``TrainConfig(devices=...)``, data-parallel steps over several devices and
+  hosts (``jax.sharding``; the same global batches as one device, docs/MULTI_DEVICE.md).
 
 The full-batch objective ``(1/4)||W W^T - M*||^2`` is :func:`qwemlib.losses.factorization_loss`,
 ``M*`` :func:`qwemlib.stats.target_matrix` and Setting 1's ``Psi``
