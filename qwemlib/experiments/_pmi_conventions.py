@@ -388,8 +388,8 @@ def conventions_summary(tables: dict, paper_value: float = 8.4, min_step: float 
             grows = bool(np.all(np.diff(gaps) > min_step))
             out[k + "trend"] = "grows" if grows else "does not grow"
             out[k + "trend_note"] = (
-                "the direction in which a larger corpus, such as the paper's, moves svd(PMI) "
-                "further down" if grows else
+                "so a larger corpus, such as the paper's, widens the distance between the "
+                "two conventions" if grows else
                 "so the corpus size does not account for the distance to the paper's number here")
             out[k + "gaps"] = ", ".join(f"{x:.1f}" for x in gaps)
             out[k + "tokens"] = ", ".join(f"{t / 1e6:.1f} M" for t in sizes.tokens)
