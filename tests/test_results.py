@@ -87,3 +87,34 @@ def test_save_is_atomic(tmp_path, monkeypatch):
     assert [p.name for p in tmp_path.iterdir()] == ["x.npz"]  # no temporary left behind
     results.write_text(tmp_path / "README.md", "hello\n")
     assert (tmp_path / "README.md").read_text() == "hello\n"
+
+
+def test_make_results_keeps_other_tools_readme_sections_and_remakes_its_own(tmp_path):
+    import importlib.util
+
+    path = results.PROJECT_ROOT / "tools" / "make_results.py"
+    spec = importlib.util.spec_from_file_location("make_results", path)
+    mr = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mr)
+    readme = tmp_path / "README.md"
+    assert mr._kept_sections(readme) == []
+    readme.write_text("# head\n\nold\n\n"
+                      "## Appended by `python tools/make_results.py --scale ci --only linear-sgd`\n\n"
+                      "- mine\n\n"
+                      "## Appended by `python tools/store_pmi_conventions.py --scale ci`\n\n- theirs\n")
+    kept = "\n".join(mr._kept_sections(readme))
+    assert "store_pmi_conventions" in kept and "- theirs" in kept
+    assert "linear-sgd" not in kept and "- mine" not in kept
+
+
+def test_merge_train_meta_keeps_the_full_runs_provenance_and_records_its_own():
+    old = {"command": "full", "commit": "a", "timings_s": {"linear structure": 5.0, "sgd": 1.0},
+           "sgd": {"x": 1}}
+    new = {"command": "only train", "commit": "b", results.DIRTY_KEY: False, "date_utc": "d",
+           "machine": {"processor": "p", "cpu_count": 2, "loadavg_start": 1.0}, "timings_s": {"sgd": 9.0},
+           "sgd": {"y": 2}}
+    meta, note = results.merge_train_meta(old, new)
+    assert meta["command"] == "full" and meta["train_run"]["command"] == "only train"
+    assert meta["sgd"] == {"y": 2} and meta["timings_s"] == {"linear structure": 5.0, "sgd": 9.0}
+    assert "only train" in note and "commit `b`" in note
+    assert results.merge_train_meta(None, new)[0] is new

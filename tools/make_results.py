@@ -339,7 +339,19 @@ def _write_readme(out_dir: Path, preset, meta: dict, notes: list[str]) -> None:
                          f"{c['wall_s']:.0f} s on {c['device']} ({c['grad_path']} gradient)")
     for n in notes:
         lines += ["", n]
+    lines += _kept_sections(out_dir / "README.md")
     results.write_text(out_dir / "README.md", "\n".join(lines) + "\n")
+
+
+def _kept_sections(readme: Path) -> list[str]:
+    """The ``## Appended by`` sections of an existing README written by other tools (e.g.
+    tools/store_pmi_conventions.py), which this script does not remake; its own (``--only
+    linear-sgd``) are remade from this run's notes."""
+    if not readme.exists():
+        return []
+    parts = readme.read_text().split("\n## Appended by ")
+    return [line for part in parts[1:] if not part.startswith("`python tools/make_results.py")
+            for line in ["", "## Appended by " + part.rstrip("\n")]]
 
 
 if __name__ == "__main__":
