@@ -248,3 +248,15 @@ def test_mode_fractions_check_catches_one_missing_mode_that_the_total_loss_misse
         assert abs(run.loss[-1] / wrong.loss(T) - 1) < 1e-2, k   # the old check cannot tell
     with pytest.raises(ValueError, match="columns"):
         theory.mode_fractions(run.W[-1], eig.vectors[:, :2], eig.values)
+
+
+def test_subspace_overlaps_equal_one_overlap_per_k_and_reject_bad_k():
+    rng = np.random.default_rng(7)
+    A, B = rng.normal(size=(40, 6)), rng.normal(size=(40, 9))
+    ks = [1, 3, 9]
+    one_by_one = [theory.subspace_overlap(A, B[:, :k]) for k in ks]
+    assert theory.subspace_overlaps(A, B, ks) == pytest.approx(one_by_one)
+    # the prefix structure matters: the same columns in another order give other overlaps
+    assert theory.subspace_overlaps(A, B[:, ::-1], [3]) != pytest.approx(theory.subspace_overlaps(A, B, [3]))
+    with pytest.raises(ValueError, match="k = 10"):
+        theory.subspace_overlaps(A, B, [10])

@@ -80,7 +80,7 @@ def train_against_theory(st, eig, preset, *, plan: dict[str, RunSpec] | None = N
             if not W0:
                 W0.append(W.copy())
             heads.append(W[:N_PC_WORDS].astype(np.float64))
-            ovl.append([theory.subspace_overlap(W, eig.vectors[:, :k]) for k in ks])
+            ovl.append(theory.subspace_overlaps(W, eig.vectors, ks))
             a = np.nan
             if len(acc) in scored:
                 e = evaluate.Embeddings(words, W)

@@ -33,6 +33,7 @@ from ._compare import half_rise_times as half_rise_times
 from ._compare import mode_fractions as mode_fractions
 from ._compare import requiv_distance as requiv_distance
 from ._compare import subspace_overlap as subspace_overlap
+from ._compare import subspace_overlaps as subspace_overlaps
 from ._dynamics import ClosedFormDynamics as ClosedFormDynamics
 from ._dynamics import random_init as random_init
 
@@ -42,6 +43,7 @@ __all__ = [
     "closed_form_embeddings",
     "weighted_closed_form",
     "subspace_overlap",
+    "subspace_overlaps",
     "align_rotation",
     "requiv_distance",
     "first_crossing",

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["subspace_overlap", "align_rotation", "requiv_distance", "first_crossing", "half_rise_times",
-           "mode_fractions"]
+__all__ = ["subspace_overlap", "subspace_overlaps", "align_rotation", "requiv_distance", "first_crossing",
+           "half_rise_times", "mode_fractions"]
 
 
 
@@ -35,6 +35,28 @@ def subspace_overlap(A, B) -> float:
         raise ValueError(f"A and B must have the same number of rows; got {Qa.shape[0]} and {Qb.shape[0]}")
     c = np.linalg.svd(Qa.T @ Qb, compute_uv=False)
     return float(np.clip(np.sum(c ** 2) / min(Qa.shape[1], Qb.shape[1]), 0.0, 1.0))
+
+
+def subspace_overlaps(A, B, ks) -> list[float]:
+    """:func:`subspace_overlap` of ``A`` with ``B[:, :k]`` for every ``k`` in ``ks``, with one
+    orthonormalization of each (``B`` of full column rank: its QR keeps the span of every
+    prefix of columns). The training records call it at every record step (V = 10,000:
+    two factorizations instead of two per ``k``).
+
+    Used in: qwemlib.experiments._training (book/05's overlap records).
+    """
+    Qa = _orth(A, "A")
+    B = np.asarray(B, dtype=np.float64)
+    if B.ndim != 2 or B.shape[0] != Qa.shape[0]:
+        raise ValueError(f"B must be 2-D with {Qa.shape[0]} rows; got shape {B.shape}")
+    Qb = np.linalg.qr(B)[0]
+    C = Qa.T @ Qb
+    out = []
+    for k in ks:
+        if not 1 <= k <= B.shape[1]:
+            raise ValueError(f"k = {k} must lie in 1..{B.shape[1]} (B's columns)")
+        out.append(float(np.clip(np.sum(C[:, :k] ** 2) / min(Qa.shape[1], k), 0.0, 1.0)))
+    return out
 
 
 def align_rotation(W, W_ref) -> np.ndarray:
