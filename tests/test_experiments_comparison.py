@@ -66,9 +66,12 @@ def _stored_ci_without_sgd_features(tmp_path, monkeypatch, features_models):
     return z
 
 
+needs_ci_embeddings = pytest.mark.skipif(not stored_path("ci", "embeddings.npz").exists(),
+                                         reason="no stored ci embeddings")
+
+
+@needs_ci_embeddings
 def test_sgd_runs_of_train_npz_are_picked_up(tmp_path, monkeypatch):
-    if not stored_path("ci", "embeddings.npz").exists():
-        pytest.skip("no stored ci embeddings")
     closed = ["svd(M*)", "svd(PPMI)", "gensim Word2Vec (10 ep)"]
     _stored_ci_without_sgd_features(tmp_path, monkeypatch, closed)
     cmp = experiments.model_comparison("ci")
@@ -82,9 +85,8 @@ def test_sgd_runs_of_train_npz_are_picked_up(tmp_path, monkeypatch):
     assert set(SGD_RUN_MODELS) == {"word2vec (SGNS)", "QWEM (SGD)", QWEM_UNIFORM, QWEM_EXACT}
 
 
+@needs_ci_embeddings
 def test_a_train_npz_for_another_vocabulary_is_refused(tmp_path, monkeypatch):
-    if not stored_path("ci", "embeddings.npz").exists():
-        pytest.skip("no stored ci embeddings")
     source = stored_path("ci", "embeddings.npz")
     z = _stored_ci_without_sgd_features(tmp_path, monkeypatch, ["svd(M*)"])
     shutil.copy(source, tmp_path / "ci" / "embeddings.npz")
@@ -94,9 +96,8 @@ def test_a_train_npz_for_another_vocabulary_is_refused(tmp_path, monkeypatch):
         experiments.model_comparison("ci")
 
 
+@needs_ci_embeddings
 def test_sgd_runs_in_features_npz_are_read_from_it(tmp_path, monkeypatch):
-    if not stored_path("ci", "embeddings.npz").exists():
-        pytest.skip("no stored ci embeddings")
     models = ["word2vec (SGNS)", "svd(M*)", "svd(PPMI)"]
     _stored_ci_without_sgd_features(tmp_path, monkeypatch, models)
     cmp = experiments.model_comparison("ci")

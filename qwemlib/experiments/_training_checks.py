@@ -62,6 +62,8 @@ def _conv(role: str) -> Claim:
 #: book/05's claims (the register's keys ``fig2-clock-*`` and ``thm1-sgd-subspace-*``).
 CLAIMS = (_fig2("paper", "Figure 2 (the paper's sampler)"),
           _fig2("variance-reduced", "Figure 2 (our estimator)"), _conv("paper"), _conv("variance-reduced"))
+#: claim key -> the role (:data:`CLAIM_RUNS`) of the run it is judged on.
+_ROLE = {c.key: role for c, role in zip(CLAIMS, ("paper", "variance-reduced") * 2)}
 
 
 def half_rise_rows(rec: TrainingRecords, keys=("qwem-small",), n_modes: int | None = 5) -> list[dict]:
@@ -111,7 +113,7 @@ def training_verdicts(rec: TrainingRecords | None, *, predicted: dict | None = N
     """
     out = []
     for claim in CLAIMS:
-        role = claim.key.split("-", 2)[-1] if claim.key.startswith("fig2") else claim.key.split("-", 3)[-1]
+        role = _ROLE[claim.key]
         key = _run_for(rec, role) if rec is not None else None
         if key is None:
             gone = [k for k in CLAIM_RUNS[role] if rec is not None and k in rec.diverged]
