@@ -5,6 +5,8 @@ The eigensolvers are tested in tests/test_eigen.py.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import scipy.optimize
@@ -260,3 +262,47 @@ def test_subspace_overlaps_equal_one_overlap_per_k_and_reject_bad_k():
     assert theory.subspace_overlaps(A, B[:, ::-1], [3]) != pytest.approx(theory.subspace_overlaps(A, B, [3]))
     with pytest.raises(ValueError, match="k = 10"):
         theory.subspace_overlaps(A, B, [10])
+
+
+def test_intro_step_time_check_fails_on_wrong_predictions():
+    # The intro's step-time check (book/intro.md): from the same W(0), the flow's half-rise
+    # times of modes 1..d-1 agree with eq. 13's (projected start) within TOL = 5 %, in order.
+    # The tolerance must resolve neighbouring steps (their times differ by more than TOL),
+    # and wrong clocks must fail it: a family-independent constant time, the modes' times in
+    # reversed order, the prediction for a 10x larger initial scale, and eigenvalues 10 % high.
+    # M has top eigenvalues 0.8x apart (at ci the intro's neighbouring step times differ by
+    # 8.6-25 %, printed by the chapter), a bulk below them and a few negative ones.
+    d, sigma, TOL = 6, 1e-6, 0.05
+    rng = np.random.default_rng(3)
+    Q, _ = np.linalg.qr(rng.standard_normal((80, 80)))
+    lam = np.concatenate([10.0 * 0.8 ** np.arange(d), rng.uniform(-1.0, 1.5, 74)])
+    M = (Q * lam) @ Q.T
+    M = 0.5 * (M + M.T)
+    spec = eigen.full_spectrum(M)
+    eig = spec.top(d)
+    good = theory.ClosedFormDynamics.from_random_init(eig, sigma, seed=0, start="projected")
+    times = np.linspace(0.0, 2.0 * good.tau.max(), 400)
+    run = flow.gradient_flow(M, theory.random_init(eig.V, d, sigma, seed=0), times, spectrum=spec)
+    t_flow = theory.half_rise_times(times, run.singular_values() ** 2, eig.values, interpolate=False)
+
+    def passes(t_pred):
+        rel = np.abs(t_flow / t_pred - 1)
+        return bool(np.all(np.diff(t_flow) >= 0) and rel[: d - 1].max() < TOL)
+
+    t_good = theory.half_rise_times(times, good.s2(times), eig.values, interpolate=False)
+    assert passes(t_good)
+    assert np.min(np.diff(t_good[: d - 1]) / t_good[1 : d - 1]) > TOL   # neighbours resolved
+    big = theory.ClosedFormDynamics.from_random_init(eig, 10 * sigma, seed=0, start="projected")
+    hot = theory.ClosedFormDynamics.from_random_init(
+        dataclasses.replace(eig, values=eig.values * 1.1), sigma, seed=0, start="projected")
+    wrong = {
+        "constant": np.full(d, t_good[: d - 1].mean()),
+        "reversed": t_good[: d - 1][::-1].tolist() + [t_good[-1]],
+        "sigma x 10": theory.half_rise_times(times, big.s2(times), eig.values, interpolate=False),
+        "lambda x 1.1": theory.half_rise_times(times, hot.s2(times), eig.values * 1.1,
+                                               interpolate=False),
+    }
+    for name, t_pred in wrong.items():
+        t_pred = np.asarray(t_pred, float)
+        assert np.all(np.isfinite(t_pred[: d - 1])), name    # fails on the numbers, not on NaN
+        assert not passes(t_pred), name
