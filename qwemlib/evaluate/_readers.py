@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,9 +39,34 @@ def _resolve(path_or_name: PathLike) -> Path:
     return path
 
 
+_BOMS = ((b"\xff\xfe", "UTF-16 (little-endian)"), (b"\xfe\xff", "UTF-16 (big-endian)"))
+
+
 def _read_lines(path: Path) -> list[str]:
-    with open(path, encoding="utf-8", errors="strict", newline="") as fh:
-        return fh.read().splitlines()
+    """The file's lines, decoded as strict UTF-8; a UTF-8 byte-order mark is dropped.
+
+    Raises:
+        ValueError: the file is not UTF-8; the message names the file, the line and
+            the byte offset of the first bad byte, and how to re-encode it.
+    """
+    raw = path.read_bytes()
+    for bom, name in _BOMS:
+        if raw.startswith(bom):
+            raise ValueError(
+                f"{path} is {name}, not UTF-8; re-encode it as UTF-8 "
+                f"(e.g. `iconv -f utf-16 -t utf-8 {path.name} > fixed.txt`)"
+            )
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        start = exc.start + (3 if raw.startswith(b"\xef\xbb\xbf") else 0)
+        line_no = raw.count(b"\n", 0, start) + 1
+        raise ValueError(
+            f"{path}, line {line_no} (byte offset {start}): not valid UTF-8 "
+            f"({raw[start:start + 4]!r}); re-encode the file as UTF-8 "
+            f"(e.g. `iconv -f latin1 -t utf-8 {path.name} > fixed.txt`)"
+        ) from None
+    return re.split(r"\r\n|\r|\n", text)
 
 
 # ---------------------------------------------------------------------------
@@ -73,8 +99,9 @@ def read_analogies(path_or_name: PathLike = "google-analogies") -> list[AnalogyS
         The sections in file order (the Google set: 14 sections, 19,544 questions).
 
     Raises:
-        ValueError: a question before any section, or a line without exactly four
-            words; the message names the file and the (1-based) line number.
+        ValueError: a question before any section, a line without exactly four
+            words, a file that is not UTF-8 or holds no question; the message names
+            the file and the (1-based) line number. A UTF-8 byte-order mark is dropped.
 
     Used in: book/07_linear_structure.md (through ``qwemlib.experiments._linear``),
     ``qwemlib.experiments._linear``, ``qwemlib.experiments._linear_sgd``,
@@ -109,6 +136,11 @@ def read_analogies(path_or_name: PathLike = "google-analogies") -> list[AnalogyS
         questions.append((parts[0], parts[1], parts[2], parts[3]))
     if name is not None:
         sections.append(AnalogySection(name, tuple(questions)))
+    if not any(sec.questions for sec in sections):
+        raise ValueError(
+            f"{path}: no analogy questions in the file ({len(sections)} sections); pass a file "
+            "in the questions-words.txt format (': section' lines, then lines 'a b c d')"
+        )
     return sections
 
 
@@ -151,9 +183,12 @@ def _parse_score(text: str, path: Path, line_no: int) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise ValueError(f"{path}, line {line_no}: the score {text!r} is not a number") from None
+        raise ValueError(
+            f"{path}, line {line_no}: the score {text!r} is not a number; "
+            "fix or remove the line"
+        ) from None
     if not np.isfinite(value):
-        raise ValueError(f"{path}, line {line_no}: the score {text!r} is not finite")
+        raise ValueError(f"{path}, line {line_no}: the score {text!r} is not finite; fix or remove the line")
     return value
 
 
@@ -163,6 +198,24 @@ def _is_number(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+#: Words that mark a line as a column header (matched against the fields' alphanumeric runs).
+_HEADER_WORDS = frozenset({
+    "word", "word1", "word2", "w1", "w2", "score", "sim", "similarity", "relatedness",
+    "human", "mean", "rating", "gold", "pos", "simlex999",
+})
+
+
+def _is_header(fields: list[str]) -> bool:
+    """A header line: no field is a number and some field names a column (``Word 1``, ``score``).
+
+    Decided by content, never by position: a first line that is data is kept.
+    """
+    if any(_is_number(f) for f in fields):
+        return False
+    tokens = {t for f in fields for t in re.findall(r"[a-z0-9]+", f.lower())}
+    return bool(tokens & _HEADER_WORDS)
 
 
 def read_similarity(path_or_name: PathLike) -> list[tuple[str, str, float]]:
@@ -176,23 +229,29 @@ def read_similarity(path_or_name: PathLike) -> list[tuple[str, str, float]]:
     * tab separated ``w1<TAB>w2<TAB>score`` (gensim's ``wordsim353.tsv``), and
       SimLex-999 (a header with a ``SimLex999`` column, which is the score used).
 
-    A first line whose score field is not a number is a header; lines starting
-    with ``#`` are comments.
+    The first line is a header only by its content: no field is a number and a
+    field names a column (``Word 1``, ``score``, ``SimLex999``...); a first line that
+    is data is read as data. Lines starting with ``#`` are comments; a UTF-8
+    byte-order mark is dropped.
 
     Args:
         path_or_name: a path, or ``"men"``, ``"wordsim353"``, ``"simlex999"``.
 
     Raises:
-        ValueError: a line with the wrong number of fields or a score that is not a
-            number; the message names the file and the (1-based) line number.
+        ValueError: a line with the wrong number of fields, a score that is not a
+            finite number, a file that is not UTF-8 or holds no pair; the message
+            names the file and the (1-based) line number and says what to fix.
     """
     path = _resolve(path_or_name)
     lines = _read_lines(path)
     first = next((ln for ln in lines if ln.strip() and not ln.startswith("#")), None)
     if first is None:
-        raise ValueError(f"{path}: no word pairs in the file")
+        raise ValueError(
+            f"{path}: no word pairs in the file (it is empty or all comments); pass a file "
+            "with one 'word1 word2 score' line per pair"
+        )
     if "\t" in first:
-        split = lambda s: [f.strip() for f in s.rstrip("\r\n").split("\t")]  # noqa: E731
+        split = lambda s: [f.strip() for f in s.split("\t")]  # noqa: E731
     elif "," in first:
         split = lambda s: [f.strip() for f in next(csv.reader(io.StringIO(s)))]  # noqa: E731
     else:
@@ -200,28 +259,40 @@ def read_similarity(path_or_name: PathLike) -> list[tuple[str, str, float]]:
 
     cols = (0, 1, 2)
     nfields = 3
-    header_seen = False
+    first_seen = False
     out: list[tuple[str, str, float]] = []
     for line_no, line in enumerate(lines, start=1):
         if not line.strip() or line.startswith("#"):
             continue
         fields = split(line)
-        if not header_seen:
-            header_seen = True
+        if not first_seen:
+            first_seen = True
             lowered = [f.lower() for f in fields]
             if "simlex999" in lowered:  # SimLex-999: words in columns 0, 1; score in "SimLex999"
                 cols = (0, 1, lowered.index("simlex999"))
                 nfields = len(fields)
                 continue
-            if len(fields) >= 3 and not _is_number(fields[2]):
+            if len(fields) >= 3 and _is_header(fields):
                 nfields = len(fields)
                 continue  # a header such as "Word 1,Word 2,Human (mean)"
+            if len(fields) >= 3 and not any(_is_number(f) for f in fields):
+                raise ValueError(
+                    f"{path}, line {line_no}: the first line {line.strip()!r} has no number; "
+                    "if it is a header, name its columns (e.g. 'word1 word2 score') or start it "
+                    "with '#'; if it is data, fix its score"
+                )
         if len(fields) != nfields:
             raise ValueError(
-                f"{path}, line {line_no}: expected {nfields} fields, got {len(fields)}: {line.strip()!r}"
+                f"{path}, line {line_no}: expected {nfields} fields "
+                f"({'word1, word2, score' if nfields == 3 else 'as in the header'}), got "
+                f"{len(fields)}: {line.strip()!r}; fix or remove the line"
             )
         w1, w2 = fields[cols[0]].lower(), fields[cols[1]].lower()
         if not w1 or not w2:
-            raise ValueError(f"{path}, line {line_no}: an empty word in {line.strip()!r}")
+            raise ValueError(
+                f"{path}, line {line_no}: an empty word in {line.strip()!r}; fix or remove the line"
+            )
         out.append((w1, w2, _parse_score(fields[cols[2]], path, line_no)))
+    if not out:
+        raise ValueError(f"{path}: a header but no word pairs; add one line per pair after the header")
     return out
