@@ -9,9 +9,17 @@ its sha256. :func:`path` looks for it, in order, in
 3. the download cache (``$QWEM_CACHE_DIR/data``, default ``~/.cache/qwem/data``),
 
 verifies the checksum, and, if the file is nowhere and has a canonical online
-home, downloads it into the cache (skipped when ``QWEM_OFFLINE=1``). A missing
+home, downloads it into the cache (never when ``QWEM_OFFLINE=1``). A missing
 or corrupt file raises an error that names the file, every place looked, and
 how to get it.
+
+Downloads go through :mod:`pooch` (retries, temporary file, ``Untar``/``Unzip``):
+each file is fetched in its published form (MEN as ``MEN.tar.gz``, WordSim353 and
+SimLex-999 as zips) into ``$QWEM_CACHE_DIR/downloads/``, the registry's member is
+extracted, checked against its sha256 and copied to ``$QWEM_CACHE_DIR/data/``.
+``QWEM_DATA_MIRROR=<base url>`` fetches from a mirror instead, laid out as
+``<base>/<folder of relpath>/<published name>`` (``<base>/eval/men/MEN.tar.gz``);
+with a mirror the 2015 Wikipedia sample's shards can be downloaded too.
 
 Corpora are named too: ``wikipedia/20150523.en-ci`` and
 ``wikipedia/20150523.en-sample`` are local parquet shards in the Hugging Face
@@ -24,14 +32,16 @@ Used by: :mod:`qwemlib.corpus`, :mod:`qwemlib.evaluate`, every chapter.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
-import tempfile
-import urllib.request
-import zipfile
+import sys
+import warnings
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
+
+from . import _io
 
 __all__ = [
     "DataFile",
@@ -46,6 +56,9 @@ __all__ = [
     "corpus_files",
     "is_remote_corpus",
     "sha256_of",
+    "offline",
+    "mirror",
+    "download_url",
 ]
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -68,7 +81,7 @@ class DataFile:
         relpath: path relative to a data directory.
         sha256: expected checksum of the file's bytes.
         url: canonical download location, or ``None`` if it has none.
-        member: for a zip download, the member to extract.
+        member: for an archive download (``.tar.gz``, ``.zip``), the member to extract.
         how_to_get: a sentence for the error message when it cannot be found.
     """
 
@@ -92,21 +105,16 @@ class RemoteCorpus:
 
 _CI = "wikipedia/20150523.en-ci"
 _SAMPLE = "wikipedia/20150523.en-sample"
-_SHARD_SHA = {
-    f"{_CI}/train-00000-of-00001.parquet": "d748b5b6d84ee525088d5d01c6cba3bd7f99e6e3efa3484e28319dbed01babba",
-    f"{_SAMPLE}/train-00000-of-00006.parquet":
-        "ffa3d4f5a2f0a4631f6d010338cad9f3a4fbc181c9e5b9a5b6738bb3d8d61b7b",
-    f"{_SAMPLE}/train-00001-of-00006.parquet":
-        "8d1fd8c6e1c1e36444b65a194e42372b23d4bfcb054df4efa870a867a9817871",
-    f"{_SAMPLE}/train-00002-of-00006.parquet":
-        "4cc02613b7c85fd7192ae4f9d7b8c2c3afebc9050edb794b9db8d4aea18bc8d6",
-    f"{_SAMPLE}/train-00003-of-00006.parquet":
-        "3fd71e9e4646f20098e8a7ada8bda1bb9e7fcc903fe4b59b5c3a98ac6ab98e46",
-    f"{_SAMPLE}/train-00004-of-00006.parquet":
-        "fd8803081f15084e5b90b905ef063bb67f63bfc5edd70bff899c533f2ec0fe65",
-    f"{_SAMPLE}/train-00005-of-00006.parquet":
-        "9e0a6d10be68f5f5652e0647b47fd0fd0334197611032721f15dcefd70c81d4b",
-}
+_SHARD_SHA = {f"{_CI}/train-00000-of-00001.parquet": "d748b5b6d84ee525088d5d01c6cba3bd7f99e6e3efa3484e2831"
+                                                     "9dbed01babba"}
+_SHARD_SHA.update({f"{_SAMPLE}/train-0000{i}-of-00006.parquet": sha for i, sha in enumerate((
+    "ffa3d4f5a2f0a4631f6d010338cad9f3a4fbc181c9e5b9a5b6738bb3d8d61b7b",
+    "8d1fd8c6e1c1e36444b65a194e42372b23d4bfcb054df4efa870a867a9817871",
+    "4cc02613b7c85fd7192ae4f9d7b8c2c3afebc9050edb794b9db8d4aea18bc8d6",
+    "3fd71e9e4646f20098e8a7ada8bda1bb9e7fcc903fe4b59b5c3a98ac6ab98e46",
+    "fd8803081f15084e5b90b905ef063bb67f63bfc5edd70bff899c533f2ec0fe65",
+    "9e0a6d10be68f5f5652e0647b47fd0fd0334197611032721f15dcefd70c81d4b",
+))})
 _SAMPLE_HOW = (
     "This 2015 Wikipedia sample is distributed with the project's shared data folder, "
     "not online: put that folder beside the checkout as ../shared/data or point "
@@ -132,7 +140,7 @@ _EVAL = {
         "eval/men/MEN_dataset_natural_form_full",
         "4596e169dd237228ca7701dde33585ca93263506ce7fca9de0f951aaab1aae36",
         "https://staff.fnwi.uva.nl/e.bruni/resources/MEN/MEN.tar.gz",
-        None,
+        "MEN/MEN_dataset_natural_form_full",
         "Bruni, Tran and Baroni (2014), http://clic.cimec.unitn.it/~elia.bruni/MEN "
         "(file MEN_dataset_natural_form_full).",
     ),
@@ -171,6 +179,17 @@ def cache_dir() -> Path:
     return Path(root).expanduser() if root else Path.home() / ".cache" / "qwem"
 
 
+def offline() -> bool:
+    """Whether ``QWEM_OFFLINE`` forbids every network access (``1``, ``true``, ``yes``, ``on``)."""
+    return os.environ.get("QWEM_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def mirror() -> str | None:
+    """The base URL of ``$QWEM_DATA_MIRROR`` (no trailing slash), or ``None``."""
+    base = os.environ.get("QWEM_DATA_MIRROR", "").strip().rstrip("/")
+    return base or None
+
+
 def search_dirs() -> list[Path]:
     """Directories searched for registered files, in order (see module docstring)."""
     dirs: list[Path] = []
@@ -185,13 +204,18 @@ def search_dirs() -> list[Path]:
     return dirs
 
 
-_VERIFIED: dict[tuple[str, int, int], str] = {}
+_VERIFIED: dict[tuple, str] = {}
 
 
 def sha256_of(file: Path, chunk: int = 1 << 22) -> str:
-    """Hex sha256 of a file's bytes (memoised per path, size and mtime)."""
-    st = file.stat()
-    key = (str(file), st.st_size, st.st_mtime_ns)
+    """Hex sha256 of a file's bytes.
+
+    Memoised in the process on (path, device, inode, size, mtime_ns, ctime_ns): a
+    rewrite changes the ctime even when size and mtime are kept, so it is hashed
+    again. Nothing is memoised on disk: the 111 MB local sample hashes in ~0.3 s.
+    """
+    st = os.stat(file)
+    key = (os.path.abspath(file), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
     if key not in _VERIFIED:
         h = hashlib.sha256()
         with open(file, "rb") as fh:
@@ -201,25 +225,103 @@ def sha256_of(file: Path, chunk: int = 1 << 22) -> str:
     return _VERIFIED[key]
 
 
-def _download(entry: DataFile, dest: Path) -> None:
-    """Download ``entry.url`` (extracting ``entry.member`` from a zip) to ``dest`` atomically."""
-    from tqdm.auto import tqdm
+def _published_name(entry: DataFile) -> str:
+    return (entry.url or entry.relpath).rsplit("/", 1)[-1]
 
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=dest.parent) as tmp:
-        raw = Path(tmp) / "download"
-        with urllib.request.urlopen(entry.url, timeout=60) as resp, open(raw, "wb") as out:
-            total = int(resp.headers.get("Content-Length") or 0) or None
-            with tqdm(total=total, unit="B", unit_scale=True, desc=f"downloading {entry.name}") as bar:
-                while block := resp.read(1 << 20):
-                    out.write(block)
-                    bar.update(len(block))
-        if entry.member is not None:
-            with zipfile.ZipFile(raw) as zf:
-                with zf.open(entry.member) as src, open(Path(tmp) / "member", "wb") as out:
-                    shutil.copyfileobj(src, out)
-            raw = Path(tmp) / "member"
-        os.replace(raw, dest)
+
+def download_url(name: str) -> str | None:
+    """Where ``name`` is downloaded from: the mirror when ``QWEM_DATA_MIRROR`` is set, else its home.
+
+    A mirror holds each file in its published form under the folder of its registry
+    path (``<mirror>/eval/men/MEN.tar.gz``); without a mirror, a file with no online
+    home (the 2015 Wikipedia sample) has no download URL.
+    """
+    entry = REGISTRY[name]
+    base = mirror()
+    if base:
+        return f"{base}/{PurePosixPath(entry.relpath).parent}/{_published_name(entry)}"
+    return entry.url
+
+
+def _processor(entry: DataFile, fname: str):
+    import pooch
+
+    if entry.member is None:
+        return None
+    if fname.endswith((".tar.gz", ".tgz", ".tar")):
+        return pooch.Untar(members=[entry.member], extract_dir=fname + ".unpacked")
+    if fname.endswith(".zip"):
+        return pooch.Unzip(members=[entry.member], extract_dir=fname + ".unpacked")
+    raise ValueError(f"{entry.name}: cannot extract {entry.member!r} from {fname!r} (not .tar.gz or .zip)")
+
+
+def _fetch(entry: DataFile, url: str) -> Path:
+    """Download ``url`` with pooch into the download cache; the path of the (extracted) file."""
+    import pooch
+
+    store = cache_dir() / "downloads" / PurePosixPath(entry.relpath).parent
+    fname = url.rsplit("/", 1)[-1] or _published_name(entry)
+    # A plain file is checked by pooch against the registry; an archive's own checksum is not
+    # pinned (the member inside is checked below, against the registry).
+    known = None if entry.member is not None else entry.sha256
+    fetcher = pooch.create(path=store, base_url="", registry={fname: known}, urls={fname: url},
+                           retry_if_failed=2, allow_updates=True)
+    progress = not os.environ.get("CI") and sys.stderr.isatty()
+    for attempt in (1, 2):
+        processor = _processor(entry, fname)
+        try:
+            got = fetcher.fetch(fname, processor=processor, progressbar=progress)
+        except (OSError, EOFError, ValueError) as exc:
+            # A leftover or truncated archive (or a damaged unpacked folder): start afresh once.
+            if attempt == 2 or processor is None or not (store / fname).exists():
+                raise
+            warnings.warn(f"{store / fname} could not be unpacked ({type(exc).__name__}: {exc}); "
+                          f"downloading it again from {url}", stacklevel=3)
+            _discard(store, fname)
+            continue
+        if processor is None:
+            return Path(got)
+        hits = [Path(p) for p in got if Path(p).as_posix().endswith(entry.member)]
+        if hits:
+            return hits[0]
+        _discard(store, fname)
+        break
+    raise MissingDataError(
+        f"the archive downloaded from {url} holds no {entry.member!r} (data file {entry.name!r}); "
+        f"the published archive changed or the mirror serves another file. Put "
+        f"{entry.relpath} under QWEM_DATA_DIR by hand."
+    )
+
+
+def _discard(store: Path, fname: str) -> None:
+    with contextlib.suppress(OSError):
+        (store / fname).unlink()
+    shutil.rmtree(store / (fname + ".unpacked"), ignore_errors=True)
+
+
+def _download(entry: DataFile, url: str, dest: Path) -> None:
+    """Fetch ``entry`` from ``url``, check the registry's sha256, copy it to ``dest`` atomically."""
+    got = _fetch(entry, url)
+    sha = sha256_of(got)
+    if sha != entry.sha256:
+        _discard(cache_dir() / "downloads" / PurePosixPath(entry.relpath).parent, url.rsplit("/", 1)[-1])
+        raise CorruptDataError(
+            f"data file {entry.name!r} downloaded from {url} has sha256 {sha}, expected "
+            f"{entry.sha256}: the published file changed or the mirror serves another version. "
+            f"The download was discarded. {entry.how_to_get}"
+        )
+    with open(got, "rb") as src, _io.atomic_write(dest, "wb") as out:
+        shutil.copyfileobj(src, out, 1 << 22)
+
+
+def _corrupt(name: str, entry: DataFile, cand: Path, got: str) -> CorruptDataError:
+    url = download_url(name)
+    where = (f"Delete it and call again to download it afresh from {url}." if url and not offline()
+             else f"Replace it with the published file. {entry.how_to_get}")
+    return CorruptDataError(
+        f"data file {name!r} at {cand} is corrupt or a different version: "
+        f"sha256 {got} != expected {entry.sha256}. {where}"
+    )
 
 
 def path(name: str, *, verify: bool = True, download: bool | None = None) -> Path:
@@ -229,12 +331,12 @@ def path(name: str, *, verify: bool = True, download: bool | None = None) -> Pat
         name: a key of :data:`REGISTRY` (e.g. ``"google-analogies"``).
         verify: check the sha256 (memoised, so repeated calls are cheap).
         download: allow a download when the file is found nowhere; default:
-            allowed unless ``QWEM_OFFLINE=1``.
+            allowed unless ``QWEM_OFFLINE=1`` (which no argument overrides).
 
     Raises:
         KeyError: ``name`` is not registered (the message lists the names).
         MissingDataError: the file is nowhere and cannot be downloaded.
-        CorruptDataError: a found file's checksum does not match.
+        CorruptDataError: a found or downloaded file's checksum does not match.
 
     Example:
         >>> path("google-analogies").name
@@ -248,26 +350,28 @@ def path(name: str, *, verify: bool = True, download: bool | None = None) -> Pat
         cand = d / entry.relpath
         looked.append(str(cand))
         if cand.is_file():
-            if verify:
-                got = sha256_of(cand)
-                if got != entry.sha256:
-                    raise CorruptDataError(
-                        f"data file {name!r} at {cand} is corrupt or a different version: "
-                        f"sha256 {got} != expected {entry.sha256}. Delete it and get a fresh "
-                        f"copy. {entry.how_to_get}"
-                    )
+            if verify and (got := sha256_of(cand)) != entry.sha256:
+                raise _corrupt(name, entry, cand, got)
             return cand
-    if download is None:
-        download = os.environ.get("QWEM_OFFLINE", "") not in ("1", "true", "yes")
-    if download and entry.url:
+    url = download_url(name)
+    if offline() and url:
+        raise MissingDataError(
+            f"data file {name!r} ({entry.relpath}) was not found (looked in: {', '.join(looked)}) "
+            f"and QWEM_OFFLINE=1 forbids downloading it from {url}. Unset QWEM_OFFLINE to "
+            f"download it, or set QWEM_DATA_DIR to a folder that contains {entry.relpath}."
+        )
+    if (download is None or download) and url:
         dest = cache_dir() / "data" / entry.relpath
         try:
-            _download(entry, dest)
-        except Exception as exc:  # network errors, bad zip, ...
+            _download(entry, url, dest)
+        except CorruptDataError:
+            raise
+        except Exception as exc:  # network errors, HTTP errors, bad archives, a full disk, ...
             raise MissingDataError(
                 f"data file {name!r} was not found (looked in: {', '.join(looked)}) and "
-                f"downloading it from {entry.url} failed ({exc!r}). {entry.how_to_get} "
-                f"Put it under one of those directories or set QWEM_DATA_DIR."
+                f"downloading it from {url} failed ({type(exc).__name__}: {exc}). {entry.how_to_get} "
+                f"Check the network (or QWEM_DATA_MIRROR), or put {entry.relpath} under one of "
+                f"those directories or under QWEM_DATA_DIR."
             ) from exc
         return path(name, verify=verify, download=False)
     raise MissingDataError(

@@ -7,8 +7,10 @@ token cache, counts co-occurrences (or reads them from the cache), and returns
 
 The co-occurrence counts are cached beside the token ids, in the corpus's cache
 folder (:func:`qwemlib.corpus.cache_root`), as
-``cooc-V<V>-L<window>-<weighting>.npz``; they are written atomically and a damaged
-file is reported, deleted and recounted (:mod:`qwemlib._io`).
+``cooc-V<V>-L<window>-<weighting>.npz``. Each file stores its key (the corpus's
+content key, :func:`qwemlib.corpus.cache_key`, plus V, window and weighting) and
+is used only when the key and the array shapes match; otherwise, or when it is
+damaged, it is reported and recounted. A failed cache write is a warning.
 
 Used in: every chapter of the book, qwemlib/cli.py, tools/make_results.py.
 """
@@ -16,14 +18,14 @@ Used in: every chapter of the book, qwemlib/cli.py, tools/make_results.py.
 from __future__ import annotations
 
 import json
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from . import config
-from ._io import atomic_savez, try_load_npz
-from .corpus import TokenizedCorpus, cache_root, load_corpus
+from .corpus import TokenizedCorpus, cache_key, load_corpus, read_keyed, root_of, write_cache
 from .stats import Cooccurrence, count_corpus, skipgram_distribution, target_matrix, unigram_distribution
 
 __all__ = ["CorpusStatistics", "corpus_statistics", "cooccurrence_cache_path"]
@@ -66,9 +68,15 @@ def cooccurrence_cache_path(preset=None, weighting: str = "word2vec") -> Path:
     the next :func:`corpus_statistics` call will read the counts instead of counting.
     """
     preset = _resolve(preset)
-    root = cache_root(preset.corpus, min_article_tokens=preset.min_article_tokens,
-                      max_tokens=preset.max_tokens)
-    return root / f"cooc-V{preset.vocab}-L{preset.window}-{weighting}.npz"
+    return root_of(_corpus_key(preset)) / f"cooc-V{preset.vocab}-L{preset.window}-{weighting}.npz"
+
+
+_WEIGHTINGS = ("word2vec", "uniform")
+
+
+def _corpus_key(preset: config.Preset) -> dict:
+    return cache_key(preset.corpus, min_article_tokens=preset.min_article_tokens,
+                     max_tokens=preset.max_tokens)
 
 
 def corpus_statistics(preset=None, *, weighting: str = "word2vec", cache: bool = True) -> CorpusStatistics:
@@ -87,23 +95,33 @@ def corpus_statistics(preset=None, *, weighting: str = "word2vec", cache: bool =
         (2000, 2000)
     """
     preset = _resolve(preset)
+    if weighting not in _WEIGHTINGS:
+        raise ValueError(f"weighting must be one of {_WEIGHTINGS}; got {weighting!r}")
+    if isinstance(preset.window, bool) or not isinstance(preset.window, int) or preset.window < 1:
+        raise ValueError(f"preset {preset.name!r}: window must be a whole number >= 1; got {preset.window!r}")
     corpus = load_corpus(
         preset.corpus, preset.vocab, min_article_tokens=preset.min_article_tokens,
         max_tokens=preset.max_tokens, cache=cache,
     )
     path = cooccurrence_cache_path(preset, weighting)
-    got = try_load_npz(path, ["counts", "unigram", "meta"], what="co-occurrence cache file",
-                       rebuild="the counts will be recomputed") if cache else None
-    if got is not None:
-        meta = json.loads(str(got["meta"]))
+    key = {**_corpus_key(preset), "V": preset.vocab, "window": preset.window, "weighting": weighting}
+    V = len(corpus.vocab)
+    hit = read_keyed(path, ["counts", "unigram"], key, what="co-occurrence cache file",
+                     rebuild="the counts will be recomputed") if cache else None
+    if hit is not None and (hit[0]["counts"].shape != (V, V) or hit[0]["unigram"].shape != (V,)):
+        warnings.warn(f"co-occurrence cache file {path} holds counts of shape {hit[0]['counts'].shape}, "
+                      f"not ({V}, {V}); the counts will be recomputed", stacklevel=2)
+        hit = None
+    if hit is not None:
+        got, meta = hit
         co = Cooccurrence(got["counts"], got["unigram"], meta["n_tokens"], meta["window"],
                           meta["weighting"], meta["scale"])
     else:
         co = count_corpus(corpus, preset.window, weighting)
         if cache:
-            atomic_savez(path, counts=co.counts, unigram=co.unigram, meta=np.array(json.dumps(
+            write_cache(path, counts=co.counts, unigram=co.unigram, meta=np.array(json.dumps(
                 {"n_tokens": co.n_tokens, "window": co.window, "weighting": co.weighting,
-                 "scale": co.scale})))
+                 "scale": co.scale, "key": key})))
     P_i = unigram_distribution(co)
     P_ij = skipgram_distribution(co)
     return CorpusStatistics(corpus, co, P_i, P_ij, target_matrix(P_ij, P_i), preset)

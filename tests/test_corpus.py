@@ -125,6 +125,7 @@ def test_remote_corpus_without_network_is_a_clear_error(monkeypatch):
         raise ConnectionError("Couldn't reach 'wikimedia/wikipedia' on the Hub")
 
     monkeypatch.setattr(datasets, "load_dataset", boom)
+    monkeypatch.setenv("QWEM_OFFLINE", "0")  # online, but the Hub is unreachable
     with pytest.raises(CorpusError, match="local sample"):
         next(corpus.iter_articles("wikimedia/wikipedia:20231101.en"))
 
@@ -146,6 +147,7 @@ def test_hub_preset_streams_with_datasets(monkeypatch, tmp_path):
         return real("parquet", data_files=[str(shard)], split="train", streaming=True)
 
     monkeypatch.setattr(datasets, "load_dataset", hub)
+    monkeypatch.setenv("QWEM_OFFLINE", "0")
     monkeypatch.setenv("QWEM_CACHE_DIR", str(tmp_path))
     p = config.preset("hub")
     c = load_corpus(p.corpus, p.vocab, min_article_tokens=p.min_article_tokens,

@@ -14,8 +14,11 @@ other token from the stream. This module does exactly that, for
 
 Articles are streamed, so memory stays bounded by the id array (2 bytes a token
 for V <= 65,536). The result is cached on disk (``$QWEM_CACHE_DIR/corpus``),
-keyed by the source, the tokenizer version, the article filter and V, and
-written atomically; a damaged cache file is reported and rebuilt.
+keyed by content: the corpus fingerprint (registered checksums, verified, or the
+sha256 of a file's bytes), the tokenizer version, the article filter, the token
+budget and V. Each cache file stores its key and is rejected (reported, rebuilt)
+on a mismatch; files are written atomically, a damaged one is reported and
+rebuilt, and a failed cache write is a warning.
 
 Private modules: ``_tokenize`` (tokenizer, :class:`Vocabulary`,
 :class:`TokenizedCorpus`), ``_sources`` (article streams, the two passes),
@@ -24,8 +27,13 @@ Private modules: ``_tokenize`` (tokenizer, :class:`Vocabulary`,
 Used in: book/01_word2vec_pmi.md and every chapter that needs real text.
 """
 
+from ._cache import cache_key as cache_key
 from ._cache import cache_root as cache_root
 from ._cache import load_corpus as load_corpus
+from ._cache import read_keyed as read_keyed
+from ._cache import root_of as root_of
+from ._cache import write_cache as write_cache
+from ._sources import CORPUS_SUFFIXES as CORPUS_SUFFIXES
 from ._sources import count_words as count_words
 from ._sources import encode_articles as encode_articles
 from ._sources import iter_articles as iter_articles
@@ -47,5 +55,10 @@ __all__ = [
     "build_vocabulary",
     "encode_articles",
     "load_corpus",
+    "cache_key",
     "cache_root",
+    "root_of",
+    "read_keyed",
+    "write_cache",
+    "CORPUS_SUFFIXES",
 ]

@@ -1,9 +1,14 @@
 """The on-disk token cache and :func:`load_corpus` (private; re-exported by :mod:`qwemlib.corpus`).
 
-Files live under ``$QWEM_CACHE_DIR/corpus/<key>/``, where the key hashes the source
-(registered files by sha256, other files by path, size and mtime), the tokenizer
-version and the article filter. They are written atomically and read tolerantly
-(:mod:`qwemlib._io`): a damaged file is reported, deleted and rebuilt.
+Files live under ``$QWEM_CACHE_DIR/corpus/<key>/``. The key is computed from content:
+the corpus fingerprint, the tokenizer version, the article filter and the token
+budget (:func:`cache_key`). The fingerprint of a registered corpus is its shards'
+registered sha256s (the shards, when present, are verified against them before a
+cache is used, so a cache carried without its shards is still found); any other file
+is fingerprinted by the sha256 of its bytes, whatever its path or mtime. Each cache
+file stores its full key (and V) in its ``meta`` entry and is rejected -- reported,
+then rebuilt -- when they differ from what the caller needs (a renamed, foreign or
+stale file). Files are written atomically and read tolerantly (:mod:`qwemlib._io`).
 """
 
 from __future__ import annotations
@@ -11,48 +16,44 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
 
 from .. import data
 from .._io import atomic_savez, try_load_npz
-from ._sources import _source_files, count_words, encode_articles
+from ._sources import _is_parquet, _source_files, check_count, check_filter, count_words, encode_articles
 from ._tokenize import TOKENIZER_VERSION, CorpusError, TokenizedCorpus, Vocabulary, build_vocabulary
 
 
-def _source_key(source, max_shards) -> dict:
-    # A registered local corpus is keyed by its registry entries alone (the same key the loop
-    # below gives once its shards are found), so that a token cache carried without the shards
+def _fingerprint(source, max_shards) -> dict:
+    # A registered local corpus is fingerprinted by its registry entries alone (its shards are
+    # verified against them in load_corpus), so that a token cache carried without the shards
     # (tools/gpu_pack.py) is found where they are absent.
     if isinstance(source, (str, os.PathLike)) and isinstance(data.CORPORA.get(str(source)), tuple):
+        check_count("max_shards", max_shards, minimum=1)
         names = data.CORPORA[str(source)][:max_shards]
         return {"files": [{"registry": n, "sha256": data.REGISTRY[n].sha256} for n in names]}
     kind, spec = _source_files(source, max_shards)
     if kind == "remote":
         return {"remote": spec.dataset, "config": spec.config}
-    out = []
-    for f in spec:
-        reg = next((n for n, e in data.REGISTRY.items() if f.as_posix().endswith(e.relpath)), None)
-        if reg is not None:
-            out.append({"registry": reg, "sha256": data.REGISTRY[reg].sha256})
-        else:
-            st = f.stat()
-            out.append({"path": str(f.resolve()), "size": st.st_size, "mtime_ns": st.st_mtime_ns})
-    return {"files": out}
+    # Bytes, not paths: a file that merely sits at a registered shard's relative path, or one
+    # rewritten with the same size and mtime, gets its own key.
+    return {"files": [{"sha256": data.sha256_of(f), "format": "parquet" if _is_parquet(f) else "text"}
+                      for f in spec]}
 
 
-def _cache_key(source, max_shards, min_article_tokens, max_tokens) -> str:
-    blob = json.dumps(
-        {
-            "source": _source_key(source, max_shards),
-            "tokenizer": TOKENIZER_VERSION,
-            "min_article_tokens": min_article_tokens,
-            "max_tokens": max_tokens,
-        },
-        sort_keys=True,
-    )
-    return hashlib.sha256(blob.encode()).hexdigest()[:20]
+def cache_key(source, *, max_shards: int | None = None, min_article_tokens: int = 0,
+              max_tokens: int | None = None) -> dict:
+    """The content key of one (source, tokenizer, article filter, token budget).
+
+    Every cache file of the corpus stores this dict (plus its own V, window, ...) and is
+    used only when it matches; :func:`cache_root` names the folder by its hash.
+    """
+    check_filter(min_article_tokens, max_tokens)
+    return {"source": _fingerprint(source, max_shards), "tokenizer": TOKENIZER_VERSION,
+            "min_article_tokens": min_article_tokens, "max_tokens": max_tokens}
 
 
 def cache_root(source, *, max_shards: int | None = None, min_article_tokens: int = 0,
@@ -62,10 +63,70 @@ def cache_root(source, *, max_shards: int | None = None, min_article_tokens: int
     :func:`load_corpus` keeps its word counts and token ids here, and
     :func:`qwemlib.pipeline.corpus_statistics` its co-occurrence counts.
     """
-    return data.cache_dir() / "corpus" / _cache_key(source, max_shards, min_article_tokens, max_tokens)
+    return root_of(cache_key(source, max_shards=max_shards, min_article_tokens=min_article_tokens,
+                             max_tokens=max_tokens))
+
+
+def root_of(key: dict) -> Path:
+    """The cache folder named by a :func:`cache_key` dict."""
+    blob = json.dumps(key, sort_keys=True)
+    return data.cache_dir() / "corpus" / hashlib.sha256(blob.encode()).hexdigest()[:20]
+
+
+def write_cache(path: Path, **arrays) -> bool:
+    """Write an optional cache file atomically; a failed write (full disk, read-only folder) warns.
+
+    The temporary file is removed by :func:`qwemlib._io.atomic_write`; the computed result is
+    still returned to the caller, only the next call recomputes it. Returns whether it was written.
+    """
+    try:
+        atomic_savez(path, **arrays)
+        return True
+    except OSError as exc:
+        warnings.warn(f"could not write the cache file {path} ({type(exc).__name__}: {exc}); "
+                      f"continuing without it (free space or make {path.parent} writable, or "
+                      f"point QWEM_CACHE_DIR elsewhere)", stacklevel=3)
+        return False
+
+
+def read_keyed(path: Path, required: list[str], key: dict, *, what: str, rebuild: str):
+    """Arrays ``required`` of the cache file ``path`` and its meta dict, or ``None``.
+
+    ``None`` when the file is missing, damaged (:func:`qwemlib._io.try_load_npz`) or made
+    for another key: its ``meta["key"]`` must equal ``key``. A mismatch is reported with a
+    warning naming the file and what differs; the caller rebuilds and overwrites it.
+    """
+    got = try_load_npz(path, [*required, "meta"], what=what, rebuild=rebuild)
+    if got is None:
+        return None
+    try:
+        meta = json.loads(str(got["meta"]))
+        stored = meta.get("key")
+    except (ValueError, AttributeError) as exc:
+        meta, stored = {}, f"unreadable meta ({exc})"
+    if stored != key:
+        if stored is None:
+            why = "it carries no cache key (written by an older qwemlib)"
+        elif isinstance(stored, dict):
+            diff = sorted(k for k in set(key) | set(stored) if key.get(k) != stored.get(k))
+            why = f"it was made for another {', '.join(diff)}"
+        else:
+            why = str(stored)
+        warnings.warn(f"{what} {path} does not belong here: {why}; {rebuild}", stacklevel=3)
+        return None
+    return got, meta
 
 
 _DAMAGED = dict(what="corpus cache file", rebuild="it will be rebuilt from the source")
+
+
+def _check_shards(source) -> None:
+    """Verify a registered corpus's shards where they are present (absent: the cache must serve)."""
+    if isinstance(source, (str, os.PathLike)) and isinstance(data.CORPORA.get(str(source)), tuple):
+        try:
+            data.corpus_files(str(source))
+        except data.MissingDataError:
+            pass
 
 
 def load_corpus(
@@ -82,45 +143,55 @@ def load_corpus(
 
     Args:
         source: a corpus name (see :data:`qwemlib.data.CORPORA`), a parquet or
-            UTF-8 text file, a folder of them, or a list of files.
-        vocab_size: V, the number of most frequent words kept.
-        min_article_tokens: drop articles with fewer raw tokens (paper: 500).
-        max_tokens: stop after the article that reaches this many raw tokens.
-        max_shards: read only the first this many local files.
+            UTF-8 text file, a folder of them (``.txt``/``.parquet`` in any case;
+            the files read and skipped are reported), or a list of files.
+        vocab_size: V, the number of most frequent words kept (>= 2).
+        min_article_tokens: drop articles with fewer raw tokens (paper: 500; >= 0).
+        max_tokens: stop after the article that reaches this many raw tokens
+            (>= 1, or ``None`` for the whole corpus).
+        max_shards: read only the first this many local files (>= 1 or ``None``).
         cache: read/write the on-disk cache under ``$QWEM_CACHE_DIR/corpus``.
         progress: show tqdm bars (default: when not running under CI).
 
     Raises:
-        CorpusError: empty corpus, invalid UTF-8, or V larger than the vocabulary.
+        CorpusError: a bad option, an empty corpus, invalid UTF-8, a parquet file
+            without a ``text`` column, or V larger than the vocabulary.
+        qwemlib.data.CorruptDataError: a registered shard does not match its checksum.
 
     Example:
         >>> c = load_corpus("wikipedia/20150523.en-ci", 2000)  # doctest: +SKIP
         >>> c.vocab.words[:3]  # doctest: +SKIP
         ('the', 'of', 'and')
     """
+    check_count("vocab_size", vocab_size, minimum=2, allow_none=False)
     if progress is None:
         progress = not os.environ.get("CI")
     name = str(source) if isinstance(source, (str, os.PathLike)) else ",".join(map(str, source))
-    root = cache_root(source, max_shards=max_shards, min_article_tokens=min_article_tokens,
-                      max_tokens=max_tokens)
+    key = cache_key(source, max_shards=max_shards, min_article_tokens=min_article_tokens,
+                    max_tokens=max_tokens)
+    _check_shards(source)
+    root = root_of(key)
     counts_file = root / "wordcounts.npz"
     ids_file = root / f"ids-V{vocab_size}.npz"
+    ids_key = {**key, "V": vocab_size}
 
-    if cache:
-        got = try_load_npz(ids_file, ["ids", "offsets", "words", "counts", "meta"], **_DAMAGED)
-        if got is not None:
-            meta = json.loads(str(got["meta"]))
+    hit = read_keyed(ids_file, ["ids", "offsets", "words", "counts"], ids_key, **_DAMAGED) if cache else None
+    if hit is not None:
+        got, meta = hit
+        if len(got["words"]) == vocab_size and (got["ids"].size == 0 or int(got["ids"].max()) < vocab_size):
             vocab = Vocabulary(tuple(got["words"].tolist()), got["counts"].astype(np.int64),
                                meta["total_tokens"])
             return TokenizedCorpus(name, got["ids"], got["offsets"], vocab, meta["n_raw_tokens"])
+        warnings.warn(f"corpus cache file {ids_file} holds {len(got['words'])} words, not V={vocab_size}; "
+                      f"it will be rebuilt from the source", stacklevel=2)
 
-    counted = try_load_npz(counts_file, ["words", "counts", "meta"], **_DAMAGED) if cache else None
+    hit = read_keyed(counts_file, ["words", "counts"], key, **_DAMAGED) if cache else None
+    counted = hit[0] if hit is not None else None
     if counted is not None and vocab_size > len(counted["words"]):
         counted = None  # the cache keeps only the frequent words; recount for a huge V
     if counted is not None:
-        meta = json.loads(str(counted["meta"]))
         counter = dict(zip(counted["words"].tolist(), counted["counts"].tolist()))
-        n_raw = meta["n_raw_tokens"]
+        n_raw = hit[1]["n_raw_tokens"]
     else:
         counter, n_raw, _ = count_words(
             source, min_article_tokens=min_article_tokens, max_tokens=max_tokens,
@@ -135,11 +206,11 @@ def load_corpus(
             # Keep the words seen at least twice (or the top 200k): enough for any V used here.
             items = sorted(counter.items(), key=lambda kv: (-kv[1], kv[0]))
             items = [kv for kv in items[:200_000] if kv[1] >= 2] or items[:200_000]
-            atomic_savez(
+            write_cache(
                 counts_file,
                 words=np.array([w.decode("ascii") for w, _ in items]),
                 counts=np.array([c for _, c in items], dtype=np.int64),
-                meta=np.array(json.dumps({"n_raw_tokens": n_raw, "distinct": len(counter)})),
+                meta=np.array(json.dumps({"n_raw_tokens": n_raw, "distinct": len(counter), "key": key})),
             )
         counter = {(w.decode("ascii") if isinstance(w, bytes) else w): c for w, c in counter.items()}
 
@@ -154,8 +225,8 @@ def load_corpus(
             f"if it is a file being written, wait until it is complete"
         )
     if cache:
-        atomic_savez(
+        write_cache(
             ids_file, ids=ids, offsets=offsets, words=np.array(vocab.words), counts=vocab.counts,
-            meta=np.array(json.dumps({"n_raw_tokens": n_raw, "total_tokens": n_raw})),
+            meta=np.array(json.dumps({"n_raw_tokens": n_raw, "total_tokens": n_raw, "key": ids_key})),
         )
     return TokenizedCorpus(name, ids, offsets, vocab, n_raw)

@@ -5,7 +5,9 @@ Re-exported by :mod:`qwemlib.corpus`.
 
 from __future__ import annotations
 
+import logging
 import os
+import warnings
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -15,11 +17,48 @@ import numpy as np
 from .. import data
 from ._tokenize import CorpusError, Vocabulary, _tokenize_bytes
 
+_log = logging.getLogger("qwemlib.corpus")
+
 # --------------------------------------------------------------------------- sources
+
+
+CORPUS_SUFFIXES = (".txt", ".parquet")
+
+
+def _is_parquet(path: Path) -> bool:
+    return path.suffix.lower() == ".parquet"
+
+
+def _folder_files(folder: Path) -> list[Path]:
+    """The corpus files directly inside ``folder`` (``.txt``/``.parquet`` in any case), reported."""
+    entries = sorted(folder.iterdir(), key=lambda p: (p.name.lower(), p.name))
+    read = [p for p in entries
+            if p.is_file() and p.suffix.lower() in CORPUS_SUFFIXES and not p.name.startswith(".")]
+    skipped = [p for p in entries if p not in read]
+
+    def names(ps):
+        shown = ", ".join(p.name + ("/" if p.is_dir() else "") for p in ps[:10])
+        return shown + (f", ... ({len(ps) - 10} more)" if len(ps) > 10 else "")
+
+    if not read:
+        raise CorpusError(
+            f"corpus folder {folder} holds no corpus files ({names(skipped) or 'it is empty'}); "
+            f"put .txt (UTF-8, one article per line) or .parquet files (a 'text' column) directly "
+            f"inside it"
+        )
+    msg = f"corpus folder {folder}: reading {len(read)} file(s) ({names(read)})"
+    if skipped:
+        warnings.warn(f"{msg}; skipped {len(skipped)} ({names(skipped)}): only .txt and .parquet "
+                      f"files (any case, not hidden) directly inside the folder are read; "
+                      f"subfolders are not searched", stacklevel=4)
+    else:
+        _log.info(msg)
+    return read
 
 
 def _source_files(source: str | os.PathLike | Sequence[str | os.PathLike], max_shards: int | None):
     """Resolve a source to ('local', [paths]) or ('remote', RemoteCorpus)."""
+    check_count("max_shards", max_shards, minimum=1)
     if isinstance(source, (str, os.PathLike)) and str(source) in data.CORPORA:
         spec = data.CORPORA[str(source)]
         if isinstance(spec, data.RemoteCorpus):
@@ -27,11 +66,13 @@ def _source_files(source: str | os.PathLike | Sequence[str | os.PathLike], max_s
         files = data.corpus_files(str(source))
     else:
         items = [source] if isinstance(source, (str, os.PathLike)) else list(source)
+        if not items:
+            raise CorpusError("the corpus source is an empty list; give a corpus name, a file or a folder")
         files = []
         for it in items:
-            p = Path(it)
+            p = Path(it).expanduser()
             if p.is_dir():
-                files.extend(sorted(p.glob("*.parquet")) + sorted(p.glob("*.txt")))
+                files.extend(_folder_files(p))
             elif p.is_file():
                 files.append(p)
             else:
@@ -39,11 +80,21 @@ def _source_files(source: str | os.PathLike | Sequence[str | os.PathLike], max_s
                     f"corpus source {str(it)!r} is neither a registered corpus "
                     f"({sorted(data.CORPORA)}) nor an existing file or folder"
                 )
-        if not files:
-            raise CorpusError(f"corpus source {source!r} contains no .parquet or .txt files")
     if max_shards is not None:
         files = files[:max_shards]
     return "local", [Path(f) for f in files]
+
+
+def check_count(name: str, value, *, minimum: int, allow_none: bool = True) -> None:
+    """Raise :class:`CorpusError` unless ``value`` is a whole number >= ``minimum`` (or ``None``)."""
+    if value is None and allow_none:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise CorpusError(f"{name} must be a whole number >= {minimum}"
+                          f"{' or None (no limit)' if allow_none else ''}; got {value!r}")
+    if value < minimum:
+        hint = " (use None for no limit)" if allow_none else ""
+        raise CorpusError(f"{name} must be >= {minimum}; got {value}{hint}")
 
 
 def _iter_text_file(path: Path) -> Iterator[str]:
@@ -64,17 +115,39 @@ def _iter_text_file(path: Path) -> Iterator[str]:
                 yield line
 
 
-def _iter_parquet(files: list[Path]) -> Iterator[str]:
-    import datasets
+def _iter_parquet(path: Path) -> Iterator[str]:
+    """The ``text`` column of one parquet file (Hugging Face ``wikimedia/wikipedia`` schema)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
 
-    ds = datasets.load_dataset(
-        "parquet", data_files=[str(f) for f in files], split="train", streaming=True
-    )
-    for row in ds:
-        yield row["text"] or ""
+    try:
+        pf = pq.ParquetFile(path)
+    except (pa.ArrowException, OSError) as exc:
+        raise CorpusError(f"corpus file {path} is not a readable parquet file ({exc}); check that "
+                          f"it is complete, or name text files .txt") from None
+    schema = pf.schema_arrow
+    if "text" not in schema.names:
+        raise CorpusError(f"corpus file {path} has no 'text' column (its columns: {schema.names}); "
+                          f"a parquet corpus needs one string column named 'text', one article a row")
+    kind = schema.field("text").type
+    if not (pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_null(kind)):
+        raise CorpusError(f"corpus file {path}: column 'text' holds {kind}, not strings; "
+                          f"store the article text as a string column")
+    try:
+        for batch in pf.iter_batches(columns=["text"], batch_size=256):
+            for text in batch.column(0).to_pylist():
+                yield text or ""
+    except (pa.ArrowException, OSError) as exc:
+        raise CorpusError(f"corpus file {path} is damaged ({exc}); replace it with a complete copy") from None
 
 
 def _iter_remote(spec: data.RemoteCorpus) -> Iterator[str]:
+    if data.offline():
+        raise CorpusError(
+            f"corpus {spec.name!r} is streamed from the Hugging Face Hub, and QWEM_OFFLINE=1 forbids "
+            f"the network: unset QWEM_OFFLINE to stream it, or use the local sample (QWEM_SCALE=local, "
+            f"corpus 'wikipedia/20150523.en-sample')"
+        )
     import datasets
 
     try:
@@ -102,12 +175,8 @@ def iter_articles(source, *, max_shards: int | None = None) -> Iterator[str]:
     if kind == "remote":
         yield from _iter_remote(spec)
         return
-    parquet = [f for f in spec if f.suffix == ".parquet"]
-    texts = [f for f in spec if f.suffix != ".parquet"]
-    if parquet:
-        yield from _iter_parquet(parquet)
-    for f in texts:
-        yield from _iter_text_file(f)
+    for f in spec:
+        yield from (_iter_parquet(f) if _is_parquet(f) else _iter_text_file(f))
 
 
 def _filtered_token_lists(
@@ -131,6 +200,12 @@ def _filtered_token_lists(
 # --------------------------------------------------------------------------- passes
 
 
+def check_filter(min_article_tokens, max_tokens) -> None:
+    """Validate the article filter and the token budget (a clear :class:`CorpusError`)."""
+    check_count("min_article_tokens", min_article_tokens, minimum=0, allow_none=False)
+    check_count("max_tokens", max_tokens, minimum=1)
+
+
 def count_words(
     source, *, min_article_tokens: int = 0, max_tokens: int | None = None,
     max_shards: int | None = None, progress: bool = True,
@@ -140,6 +215,7 @@ def count_words(
     Returns:
         (counts, n_raw_tokens, n_articles) with ``counts`` a Counter over bytes words.
     """
+    check_filter(min_article_tokens, max_tokens)
     counts: Counter = Counter()
     n_tok = n_art = 0
     for toks in _filtered_token_lists(
@@ -162,6 +238,7 @@ def encode_articles(
         (ids, article_offsets, n_raw_tokens). Articles left empty by the deletion
         are dropped.
     """
+    check_filter(min_article_tokens, max_tokens)
     dtype = np.uint16 if len(vocab) <= 1 << 16 else np.uint32
     index = {w.encode("ascii"): i for i, w in enumerate(vocab.words)}
     get = index.get
