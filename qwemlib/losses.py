@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import _validate as _v
 from .stats import psi_setting1
 
 __all__ = [
@@ -68,6 +69,8 @@ def sgns_loss_inner(X, P_ij, P_i, psi_plus=1.0, psi_minus=1.0, where=None) -> fl
 
     Used in: book/01_word2vec_pmi.md.
     """
+    P_ij, P_i = _v.validate_pair_distribution(P_ij, P_i)
+    _v.validate_same_shape(X, P_ij, ("X", "P_ij"))
     pos = np.asarray(psi_plus) * P_ij
     neg = np.asarray(psi_minus) * np.outer(P_i, P_i)
     terms = pos * np.logaddexp(0.0, -X) + neg * np.logaddexp(0.0, X)
@@ -97,7 +100,7 @@ def minimize_sgns_inner(P_ij, P_i, steps: int = 3001, record_every: int = 25):
 
     Used in: book/01_word2vec_pmi.md.
     """
-    a, b = P_ij, np.outer(P_i, P_i)
+    a, b = _v.validate_pair_distribution(P_ij, P_i)[0], np.outer(P_i, P_i)
     seen = a > 0
     X = np.zeros(a.shape)
     step = 4.0 / (a + b)
@@ -112,12 +115,15 @@ def minimize_sgns_inner(P_ij, P_i, steps: int = 3001, record_every: int = 25):
 
 def sgns_loss(W, P_ij, P_i, psi_plus=1.0, psi_minus=1.0, W_context=None) -> float:
     """Eq. 1 for embeddings ``W`` (V, d); tied weights unless ``W_context`` is given."""
-    Wc = W if W_context is None else W_context
+    _v.validate_factor_shapes(W, P_ij, names=("W", "P_ij"))
+    Wc = W if W_context is None else _v.validate_same_shape(W, W_context, ("W", "W_context"))[1]
     return sgns_loss_inner(W @ Wc.T, P_ij, P_i, psi_plus, psi_minus)
 
 
 def qwem_loss_inner(X, P_ij, P_i, psi_plus=None, psi_minus=None) -> float:
     """Eq. 3 as a function of the inner products ``X = W W^T``; Setting 1 by default."""
+    _v.validate_pair_distribution(P_ij, P_i)
+    _v.validate_same_shape(X, P_ij, ("X", "P_ij"))
     pp, pm = _psis(P_ij, P_i, psi_plus, psi_minus)
     pos = pp * P_ij
     neg = pm * np.outer(P_i, P_i)
@@ -126,6 +132,7 @@ def qwem_loss_inner(X, P_ij, P_i, psi_plus=None, psi_minus=None) -> float:
 
 def qwem_loss(W, P_ij, P_i, psi_plus=None, psi_minus=None) -> float:
     """The QWEM loss (eq. 3) of embeddings ``W`` (V, d); Setting 1 (``G = 1``) by default."""
+    _v.validate_factor_shapes(W, P_ij, names=("W", "P_ij"))
     return qwem_loss_inner(W @ W.T, P_ij, P_i, psi_plus, psi_minus)
 
 
@@ -138,12 +145,15 @@ def factorization_loss(W, M, g: float = 1.0):
 
     Used in: book/02_qwem_matrix_factorization.md, qwemlib.flow, qwemlib.train.
     """
+    _v.validate_factor_shapes(W, M)
     R = W @ W.T - M
     value = g / 4 * (R * R).sum()
     return float(value) if isinstance(value, (float, np.generic)) else value
 
 
 def _weighted(W, M, G):
+    _v.validate_factor_shapes(W, M)
+    _v.validate_same_shape(M, G, ("M", "G"))
     X = W @ W.T
     R = G * (X - M)
     return 0.25 * np.sum(R * (X - M)), R @ W
@@ -169,13 +179,20 @@ def weighted_factorization_objective(w, M, G, d: int):
 
     Used in: book/02_qwem_matrix_factorization.md.
     """
+    if np.ndim(M) != 2 or np.size(w) != M.shape[0] * d:
+        raise ValueError(f"w must be W.ravel() for W of shape (V, d) = ({np.shape(M)[0]}, {d}); "
+                         f"got {np.size(w)} entries: pass the matching d")
     value, grad = _weighted(w.reshape(M.shape[0], d), M, G)
     return value, grad.ravel()
 
 
 def theorem1_constant(M, g: float = 1.0) -> float:
     """The constant in Theorem 1: ``qwem_loss(W) - factorization_loss(W) = -(g/4)||M*||^2``."""
-    return float(-g / 4 * np.sum(M * M))
+    value = float(-g / 4 * np.sum(M * M))
+    if not np.isfinite(value):
+        raise ValueError(f"theorem1_constant: M (shape {np.shape(M)}) has non-finite entries or g = {g!r} "
+                         "is not finite; pass the finite target M*")
+    return value
 
 
 def simclr_loss(S, P_ij, beta: float = 1.0) -> float:
@@ -186,6 +203,7 @@ def simclr_loss(S, P_ij, beta: float = 1.0) -> float:
 
     Used in: book/08_appendix.md.
     """
+    S, P_ij = _v.validate_same_shape(S, P_ij, ("S", "P_ij"))
     p = P_ij.sum(axis=1)
     lse = np.log(np.exp(beta * S) @ p)
     return float(np.sum(P_ij * (-beta * S)) + np.sum(P_ij.sum(1) * lse))
@@ -198,6 +216,7 @@ def simclr_quadratic_loss(S, P_ij, beta: float = 1.0) -> float:
 
     Used in: book/08_appendix.md.
     """
+    S, P_ij = _v.validate_same_shape(S, P_ij, ("S", "P_ij"))
     p = P_ij.sum(axis=1)
     return float(beta * (np.sum(-P_ij * S) + np.sum(np.outer(p, p) * (S + beta / 2 * S ** 2))))
 
@@ -210,6 +229,7 @@ def simclr_factorization_loss(S, P_ij, beta: float = 1.0) -> float:
 
     Used in: book/08_appendix.md.
     """
+    S, P_ij = _v.validate_same_shape(S, P_ij, ("S", "P_ij"))
     p = P_ij.sum(axis=1)
     pp = np.outer(p, p)
     T = (P_ij - pp) / (beta * pp)

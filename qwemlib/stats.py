@@ -36,6 +36,8 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit  # counting is ~50x faster than a Python loop
 
+from . import _validate as _v
+
 __all__ = [
     "Cooccurrence",
     "window_weights",
@@ -140,6 +142,7 @@ class Cooccurrence:
 
 
 def _check_ids(ids: np.ndarray, offsets: np.ndarray, vocab_size: int) -> tuple[np.ndarray, np.ndarray]:
+    _v.validate_int(vocab_size, "vocab_size (V)")
     ids = np.ascontiguousarray(ids)
     offsets = np.ascontiguousarray(offsets, dtype=np.int64)
     if ids.ndim != 1 or not np.issubdtype(ids.dtype, np.integer):
@@ -238,15 +241,16 @@ def _add(a: Cooccurrence, b: Cooccurrence) -> Cooccurrence:
 
 def unigram_distribution(co: Cooccurrence) -> np.ndarray:
     """``P_i``: unigram frequencies of the counted tokens, shape (V,), sums to one."""
-    if co.n_tokens == 0:
-        raise ValueError("the co-occurrence counts are empty (no tokens were counted)")
+    _v.validate_counts(co.counts, co.unigram, full=False)
+    if co.n_tokens == 0 or co.unigram.sum() == 0:
+        raise ValueError("the co-occurrence counts are empty (no tokens were counted); count a longer corpus")
     return co.unigram / co.unigram.sum()
 
 
 def skipgram_distribution(co: Cooccurrence) -> np.ndarray:
     """``P_ij``: the positive-pair (skip-gram) distribution, (V, V), symmetric, sums to one."""
-    total = co.counts.sum()
-    if total == 0:
+    _v.validate_counts(co.counts, co.unigram)
+    if (total := co.counts.sum()) == 0:
         raise ValueError(
             "no positive pairs were counted (every article is a single token?); "
             "use a larger corpus or a larger window"
@@ -255,14 +259,7 @@ def skipgram_distribution(co: Cooccurrence) -> np.ndarray:
 
 
 def _check_P(P_ij: np.ndarray, P_i: np.ndarray) -> None:
-    V = P_i.shape[0]
-    if P_ij.shape != (V, V):
-        raise ValueError(f"P_ij must have shape (V, V) = ({V}, {V}); got {P_ij.shape}")
-    if np.any(P_i <= 0):
-        raise ValueError(
-            f"P_i has {int(np.sum(P_i <= 0))} non-positive entries; every vocabulary word must "
-            f"occur in the counted corpus (choose a smaller V)"
-        )
+    _v.validate_pair_distribution(P_ij, P_i)
 
 
 def psi_setting1(P_ij: np.ndarray, P_i: np.ndarray) -> np.ndarray:
@@ -279,7 +276,7 @@ def psi_subsample(P_i: np.ndarray, threshold: float = 1e-5) -> np.ndarray:
 
 def _acceptance(P_i: np.ndarray, threshold: float) -> np.ndarray:
     """word2vec's keep probability ``Pacc(i) = min(1, t / P_i + sqrt(t / P_i))`` (eq. 15)."""
-    r = threshold / P_i
+    r = _v.validate_positive(threshold, "the subsampling threshold") / _v.validate_probabilities(P_i)
     return np.minimum(1.0, r + np.sqrt(r))
 
 
@@ -295,7 +292,7 @@ def psi_negative_power(P_i: np.ndarray, power: float = 0.75, normaliser: str = "
     """
     if normaliser not in ("word2vec", "paper-eq17"):
         raise ValueError(f"normaliser must be 'word2vec' or 'paper-eq17', got {normaliser!r}")
-    x = P_i ** (power - 1.0)
+    x = _v.validate_probabilities(P_i) ** (power - 1.0)
     z = np.sum(P_i ** power) if normaliser == "word2vec" else x.mean()
     return np.broadcast_to(x / z, (P_i.shape[0], P_i.shape[0])).copy()
 
@@ -368,6 +365,7 @@ def sgns_mean_G(P_ij, P_i, subsample: float | None = 1e-5, neg_power: float = 0.
     Used in: book/05_training.md, qwemlib/cli.py (``qwem train``),
     ``qwemlib.experiments._training`` (tools/make_results.py).
     """
+    _check_P(P_ij, P_i)
     acc = _acceptance(P_i, subsample) if subsample is not None else np.ones_like(P_i)
     Q = P_i**neg_power
     Q = Q / Q.sum()
@@ -385,6 +383,8 @@ def per_word_weight(psi: np.ndarray, P_i: np.ndarray) -> np.ndarray:
 
     Used in: book/02_qwem_matrix_factorization.md (Setting 1 looks like subsampling).
     """
+    if not (np.all(np.asarray(psi) > 0) and np.isfinite(psi).all()):
+        raise ValueError("per_word_weight: psi must be finite and > 0 (a reweighting); check its source")
     r = np.exp(np.mean(np.log(psi), axis=1))
     return r / r[np.argmax(P_i)]
 
@@ -394,4 +394,7 @@ def relative_change(A: np.ndarray, B: np.ndarray) -> float:
 
     Used in: book/08_appendix.md (which reweightings change ``M*``, Appendix A.3).
     """
-    return float(np.linalg.norm(A - B) / np.linalg.norm(B))
+    A, B = _v.validate_same_shape(A, B, ("A", "B"))
+    if not (norm := np.linalg.norm(B)) > 0:
+        raise ValueError(f"relative_change: the reference B has norm {norm}; pass a non-zero, finite B")
+    return float(np.linalg.norm(A - B) / norm)
