@@ -217,6 +217,9 @@ def result_sweep(M, d: int, sigmas: Sequence[float], *, spectrum: eigen.Spectrum
 
     Used in: book/04_stepwise.md.
     """
+    sig = np.asarray(sigmas, dtype=float)
+    if sig.ndim != 1 or sig.size == 0 or not np.all(np.isfinite(sig) & (sig > 0)):
+        raise ValueError(f"result_sweep: sigmas must be a non-empty list of scales > 0; got {sigmas!r}")
     spec = spectrum if spectrum is not None else eigen.full_spectrum(M)
     eig = spec.top(d)
     lam = eig.values
@@ -225,7 +228,7 @@ def result_sweep(M, d: int, sigmas: Sequence[float], *, spectrum: eigen.Spectrum
                          f"{lam[-1]:.3g}); lower d")
     preds = {p: STARTS[p] for p in predictions} if not isinstance(predictions, Mapping) \
         else dict(predictions)
-    sig = np.sort(np.asarray(sigmas, dtype=float))[::-1]
+    sig = np.sort(sig)[::-1]
     tau1 = np.log(lam[0] / sig ** 2) / lam[0]
     x = np.linspace(0.0, horizon * lam[0] / lam[-1], n_times)
     errors = {name: np.empty((sig.size, n_times)) for name in preds}

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._validate import validate_matrix
+
 __all__ = ["subspace_overlap", "subspace_overlaps", "align_rotation", "requiv_distance", "first_crossing",
            "half_rise_times", "mode_fractions"]
 
@@ -13,8 +15,7 @@ def _orth(A: np.ndarray, name: str) -> np.ndarray:
     A = np.asarray(A, dtype=np.float64)
     if A.ndim == 1:
         A = A[:, None]
-    if A.ndim != 2:
-        raise ValueError(f"{name} must be 2-D (V, k); got shape {A.shape}")
+    validate_matrix(A, name, what="(V, k)")
     U, s, _ = np.linalg.svd(A, full_matrices=False)
     if s.size == 0 or s[0] == 0:
         raise ValueError(f"{name} has rank 0: its column space is empty")
@@ -46,9 +47,7 @@ def subspace_overlaps(A, B, ks) -> list[float]:
     Used in: qwemlib.experiments._training (book/05's overlap records).
     """
     Qa = _orth(A, "A")
-    B = np.asarray(B, dtype=np.float64)
-    if B.ndim != 2 or B.shape[0] != Qa.shape[0]:
-        raise ValueError(f"B must be 2-D with {Qa.shape[0]} rows; got shape {B.shape}")
+    B = validate_matrix(np.asarray(B, dtype=np.float64), "B", rows=Qa.shape[0], what="(V, k)")
     Qb = np.linalg.qr(B)[0]
     C = Qa.T @ Qb
     out = []
@@ -69,6 +68,7 @@ def align_rotation(W, W_ref) -> np.ndarray:
     W_ref = np.asarray(W_ref, dtype=np.float64)
     if W.shape != W_ref.shape or W.ndim != 2:
         raise ValueError(f"W and W_ref must have the same (V, d) shape; got {W.shape} and {W_ref.shape}")
+    validate_matrix(W, "W"), validate_matrix(W_ref, "W_ref")
     P, _, Qt = np.linalg.svd(W.T @ W_ref)
     return P @ Qt
 
@@ -147,8 +147,9 @@ def mode_fractions(W, vectors, values) -> np.ndarray:
 
     Used in: book/intro.md (its final-state check).
     """
-    A = np.asarray(vectors, dtype=np.float64).T @ np.asarray(W, dtype=np.float64)
-    values = np.asarray(values, dtype=np.float64)
+    vectors = validate_matrix(np.asarray(vectors, dtype=np.float64), "vectors", what="(V, d)")
+    W = validate_matrix(np.asarray(W, dtype=np.float64), "W", rows=vectors.shape[0], what="(V, k)")
+    A, values = vectors.T @ W, np.asarray(values, dtype=np.float64)
     if A.shape[0] != values.shape[0]:
         raise ValueError(f"vectors has {A.shape[0]} columns but values has {values.shape[0]} entries")
     return np.sum(A * A, axis=1) / values

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._validate import validate_int, validate_matrix
 from ..eigen import Eigenpairs
 
 __all__ = ["ClosedFormDynamics", "random_init"]
@@ -21,8 +22,7 @@ def random_init(V: int, d: int, sigma: float, seed: int = 0, dtype=np.float64) -
     Used in: book/intro.md, book/04_stepwise.md, book/07_linear_structure.md,
     :mod:`qwemlib.flow`, :class:`qwemlib.widgets.FlowExplorer`.
     """
-    if int(V) < 1 or int(d) < 1:
-        raise ValueError(f"V and d must be >= 1; got V = {V}, d = {d}")
+    V, d = validate_int(V, "V"), validate_int(d, "d")
     if not np.isfinite(sigma) or sigma < 0:
         raise ValueError(f"sigma must be finite and >= 0; got {sigma!r}")
     W = np.random.default_rng(seed).standard_normal((int(V), int(d)))
@@ -70,7 +70,10 @@ class ClosedFormDynamics:
             eig: top-``d`` eigenpairs.
             s0: scalar or ``(d,)`` initial singular values, all ``> 0``.
         """
-        s0 = np.broadcast_to(np.asarray(s0, dtype=np.float64), (eig.d,)).copy()
+        s0 = np.asarray(s0, dtype=np.float64)
+        if s0.shape not in ((), (eig.d,)):
+            raise ValueError(f"s0 must be a scalar or have shape (d,) = ({eig.d},); got shape {s0.shape}")
+        s0 = np.broadcast_to(s0, (eig.d,)).copy()
         if not np.isfinite(s0).all() or (s0 <= 0).any():
             raise ValueError(f"s0 must be finite and > 0; got min {s0.min():.3g}")
         return cls(np.asarray(eig.values, float), eig.vectors, s0, eig.frobenius_sq)
@@ -127,9 +130,7 @@ class ClosedFormDynamics:
         Used in: ``qwem train`` (:mod:`qwemlib.cli`), book/05_training.md,
         ``qwemlib.experiments._linear_sgd``, ``qwemlib.experiments._training`` (tools/make_results.py).
         """
-        W0 = np.asarray(W0, dtype=float)
-        if W0.ndim != 2 or W0.shape[0] != eig.V:
-            raise ValueError(f"W0 must have shape (V={eig.V}, d); got {W0.shape}")
+        W0 = validate_matrix(np.asarray(W0, dtype=float), "W0", rows=eig.V, what="(V, d)")
         if W0.shape[1] < eig.d:
             raise ValueError(f"W0 has {W0.shape[1]} columns but the eigenpairs have d={eig.d}")
         W0 = W0[:, : eig.d] if W0.shape[1] > eig.d else W0
