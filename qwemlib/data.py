@@ -9,10 +9,8 @@ its sha256. :func:`path` looks for it, in order, in
 3. the download cache (``$QWEM_CACHE_DIR/data``, default ``~/.cache/qwem/data``),
 
 verifies the checksum, and, if the file is nowhere and has a canonical online
-home, downloads it into the cache (never when ``QWEM_OFFLINE=1``). A missing
-or corrupt file raises an error that names the file, every place looked, and
-how to get it.
-
+home, downloads it into the cache (never when ``QWEM_OFFLINE=1``). A missing or
+corrupt file raises an error naming the file, every place looked, and how to get it.
 Downloads go through :mod:`pooch` (retries, temporary file, ``Untar``/``Unzip``):
 each file is fetched in its published form (MEN as ``MEN.tar.gz``, WordSim353 and
 SimLex-999 as zips) into ``$QWEM_CACHE_DIR/downloads/``, the registry's member is
@@ -21,11 +19,9 @@ extracted, checked against its sha256 and copied to ``$QWEM_CACHE_DIR/data/``.
 ``<base>/<folder of relpath>/<published name>`` (``<base>/eval/men/MEN.tar.gz``);
 with a mirror the 2015 Wikipedia sample's shards can be downloaded too.
 
-Corpora are named too: ``wikipedia/20150523.en-ci`` and
-``wikipedia/20150523.en-sample`` are local parquet shards in the Hugging Face
-``wikimedia/wikipedia`` schema; ``wikimedia/wikipedia:20231101.en`` is the
-paper's corpus (Appendix A.1), streamed from the Hugging Face Hub by
-:mod:`qwemlib.corpus`.
+Corpora: ``wikipedia/20150523.en-ci`` and ``-sample`` are local parquet shards in
+the Hugging Face ``wikimedia/wikipedia`` schema; ``wikimedia/wikipedia:20231101.en``
+is the paper's corpus (Appendix A.1), streamed from the Hub by :mod:`qwemlib.corpus`.
 
 Used by: :mod:`qwemlib.corpus`, :mod:`qwemlib.evaluate`, every chapter.
 """
@@ -37,7 +33,9 @@ import hashlib
 import os
 import shutil
 import sys
+import tarfile
 import warnings
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -244,15 +242,13 @@ def download_url(name: str) -> str | None:
 
 
 def _processor(entry: DataFile, fname: str):
+    """pooch's extractor for the member of a ``.zip`` or (any other name) tar archive."""
     import pooch
 
     if entry.member is None:
         return None
-    if fname.endswith((".tar.gz", ".tgz", ".tar")):
-        return pooch.Untar(members=[entry.member], extract_dir=fname + ".unpacked")
-    if fname.endswith(".zip"):
-        return pooch.Unzip(members=[entry.member], extract_dir=fname + ".unpacked")
-    raise ValueError(f"{entry.name}: cannot extract {entry.member!r} from {fname!r} (not .tar.gz or .zip)")
+    kind = pooch.Unzip if fname.endswith(".zip") else pooch.Untar
+    return kind(members=[entry.member], extract_dir=fname + ".unpacked")
 
 
 def _fetch(entry: DataFile, url: str) -> Path:
@@ -271,7 +267,12 @@ def _fetch(entry: DataFile, url: str) -> Path:
         processor = _processor(entry, fname)
         try:
             got = fetcher.fetch(fname, processor=processor, progressbar=progress)
-        except (OSError, EOFError, ValueError) as exc:
+        except (OSError, EOFError, ValueError, tarfile.TarError, zipfile.BadZipFile) as exc:
+            if processor is None and not isinstance(exc, OSError):  # pooch: the hash does not match
+                raise CorruptDataError(
+                    f"data file {entry.name!r} downloaded from {url} does not match the registry's "
+                    f"sha256 {entry.sha256}: the published file changed or the mirror serves another "
+                    f"version; nothing was kept. {entry.how_to_get}") from exc
             # A leftover or truncated archive (or a damaged unpacked folder): start afresh once.
             if attempt == 2 or processor is None or not (store / fname).exists():
                 raise
@@ -318,10 +319,8 @@ def _corrupt(name: str, entry: DataFile, cand: Path, got: str) -> CorruptDataErr
     url = download_url(name)
     where = (f"Delete it and call again to download it afresh from {url}." if url and not offline()
              else f"Replace it with the published file. {entry.how_to_get}")
-    return CorruptDataError(
-        f"data file {name!r} at {cand} is corrupt or a different version: "
-        f"sha256 {got} != expected {entry.sha256}. {where}"
-    )
+    return CorruptDataError(f"data file {name!r} at {cand} is corrupt or a different version: "
+                            f"sha256 {got} != expected {entry.sha256}. {where}")
 
 
 def path(name: str, *, verify: bool = True, download: bool | None = None) -> Path:
