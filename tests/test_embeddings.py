@@ -107,3 +107,44 @@ def test_save_is_atomic(tmp_path, monkeypatch):
         Embeddings(["c", "d"], np.ones((2, 2))).save(path)
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["emb.npz"]
+
+
+def test_word2vec_formats_round_trip_without_gensim(tmp_path):
+    """Text and binary word2vec files round-trip; a C-tool binary (newline after each vector) reads."""
+    rng = np.random.default_rng(4)
+    emb = Embeddings(["the", "γάμμα", "x"], rng.standard_normal((3, 4)).astype(np.float32))
+    for binary in (False, True):
+        path = emb.save_word2vec_format(tmp_path / f"v{binary}.w2v", binary=binary)
+        back = Embeddings.load_word2vec_format(path, binary=binary)
+        assert back.words == emb.words and back.vectors.dtype == np.float32
+        np.testing.assert_array_equal(back.vectors, emb.vectors)
+    rows = zip(emb.words, emb.vectors)
+    c_tool = b"3 4\n" + b"".join(w.encode() + b" " + v.tobytes() + b"\n" for w, v in rows)
+    (tmp_path / "c.bin").write_bytes(c_tool)
+    back = Embeddings.load_word2vec_format(tmp_path / "c.bin", binary=True)
+    assert back.words == emb.words
+    np.testing.assert_array_equal(back.vectors, emb.vectors)
+    assert (tmp_path / "vFalse.w2v").read_text(encoding="utf-8").splitlines()[0] == "3 4"
+    with pytest.raises(ValueError, match="whitespace"):
+        Embeddings(["a b"], np.ones((1, 2))).save_word2vec_format(tmp_path / "bad.txt")
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")) == []
+    with pytest.warns(UserWarning, match="repeated"):
+        dup = Embeddings.load_word2vec_format(_write_bytes(tmp_path / "d.txt", b"2 1\na 1\na 2\n"))
+    assert dup.words == ("a",) and dup.vectors[0, 0] == 1.0
+
+
+def _write_bytes(path, data: bytes):
+    path.write_bytes(data)
+    return path
+
+
+def test_gensim_names_without_gensim():
+    emb = Embeddings(["a", "b", "c"], np.array([[1.0, 0.0], [0.0, 2.0], [3.0, 3.0]]))
+    assert emb.get_index("b") == 1 and emb.get_index(2) == 2 and emb.get_index("z", default=-1) == -1
+    assert 2 in emb and 3 not in emb and "z" not in emb
+    np.testing.assert_allclose(emb.get_vector("b", norm=True), [0.0, 1.0])
+    assert not emb.get_vector("a").flags.writeable
+    np.testing.assert_allclose(np.linalg.norm(emb.get_normed_vectors(), axis=1), 1.0)
+    # a raw vector enters as given (gensim), not rescaled: 10 * e_1 outweighs the unit "b"
+    assert emb.most_similar([np.array([10.0, 0.0]), "b"], topn=1)[0][0] == "a"
+    assert emb.most_similar("a", topn=0) == []

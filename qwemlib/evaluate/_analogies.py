@@ -7,10 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..embeddings import Embeddings
+from ..embeddings import Embeddings, answer_3cosadd, case_variants
 from ._readers import AnalogySection, PathLike, analogy_pairs, read_analogies
-
-_CHUNK_ELEMENTS = 1 << 23  # entries of one block of query-by-vocabulary scores (64 MB in float64)
 
 
 @dataclass(frozen=True)
@@ -62,45 +60,6 @@ class AnalogyResult:
             if s.name == name:
                 return s
         raise KeyError(f"no section {name!r}; sections: {[s.name for s in self.sections]}")
-
-
-def _answer_3cosadd(
-    U: np.ndarray, q: np.ndarray, fold: np.ndarray | None, variants: Mapping[int, np.ndarray],
-    X: np.ndarray | None = None,
-) -> np.ndarray:
-    """Row of ``argmax_w ŵ·(b̂ + ĉ - â)`` over ``U`` without ``a, b, c``, per question.
-
-    Args:
-        U: unit vectors of the candidates, shape ``(V, d)``.
-        q: rows ``(a, b, c)`` of each question, shape ``(n, 3)``.
-        fold: row -> row of its first case variant, or None if there are no variants.
-        variants: row -> all rows sharing its case-folded spelling (only those with >1).
-        X: the vectors the query ``b + c - a`` is built from (default ``U``; the raw
-            vectors give eq. 22's candidate-only normalisation).
-    """
-    n = q.shape[0]
-    V = U.shape[0]
-    pred = np.empty(n, dtype=np.int64)
-    chunk = max(1, _CHUNK_ELEMENTS // max(V, 1))
-    Ut = np.ascontiguousarray(U.T)
-    X = U if X is None else X
-    for start in range(0, n, chunk):
-        qa, qb, qc = (q[start:start + chunk, j] for j in range(3))
-        query = X[qb] + X[qc] - X[qa]
-        sims = query @ Ut
-        rows = np.arange(len(qa))
-        for col in (qa, qb, qc):
-            sims[rows, col] = -np.inf
-        if variants:
-            for r in range(len(qa)):
-                for col in (qa[r], qb[r], qc[r]):
-                    extra = variants.get(int(col))
-                    if extra is not None:
-                        sims[r, extra] = -np.inf
-        pred[start:start + chunk] = np.argmax(sims, axis=1)
-    if fold is not None:
-        pred = fold[pred]
-    return pred
 
 
 def _questions(sections, protocol, emb, vocab, restrict_vocab):
@@ -187,22 +146,14 @@ def evaluate_analogies(
 
     # Case variants (e.g. "Paris" and "paris"): all of them are masked for a query
     # word, and a prediction of any of them counts as that word, as in gensim.
-    fold = np.array([vocab[w.lower()] for w in emb.words[:stop]], dtype=np.int64)
-    if np.array_equal(fold, np.arange(stop)):
-        fold_arg, variants = None, {}
-    else:
-        groups: dict[int, list[int]] = {}
-        for i, f in enumerate(fold):
-            groups.setdefault(int(f), []).append(i)
-        variants = {f: np.array(g) for f, g in groups.items() if len(g) > 1}
-        fold_arg = fold
+    fold_arg, variants = case_variants(emb.words[:stop], vocab)
 
     names, totals, quads = _questions(sections, protocol, emb, vocab, restrict_vocab)
     allq = np.concatenate(quads) if quads else np.zeros((0, 4), dtype=np.int64)
     X = None
     if normalize == "candidates":
         X = emb.vectors[:stop] if dtype is None else emb.vectors[:stop].astype(dtype, copy=False)
-    pred = _answer_3cosadd(U, allq[:, :3], fold_arg, variants, X)
+    pred = answer_3cosadd(U, allq[:, :3], fold_arg, variants, X)
     hit = pred == allq[:, 3]
     results = []
     start = 0

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..embeddings import Embeddings, _unit_rows
+from ..embeddings import Embeddings, unit_rows
 
 
 def _as_matrix(W_or_emb: Embeddings | np.ndarray) -> np.ndarray:
@@ -81,7 +81,7 @@ def top_words_per_component(
         raise ValueError(f"top_words_per_component: components must lie in 0..{rank - 1}; got {comps}")
     topn = min(int(topn), W.shape[0])
     _, s, Vt = np.linalg.svd(W, full_matrices=False)
-    cos = _unit_rows(W) @ Vt[comps].T  # (V, len(comps))
+    cos = unit_rows(W) @ Vt[comps].T  # (V, len(comps))
     out = []
     for j, c in enumerate(comps):
         col = cos[:, j]
