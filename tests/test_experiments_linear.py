@@ -11,6 +11,7 @@ round-trips and the stored local file must load and re-export unchanged.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import shutil
 from types import SimpleNamespace
 
@@ -243,6 +244,27 @@ def test_ci_random_pairs_as_families_fail_the_family_claims(ci_linear):
         assert v[key].verdict == "fails", (key, v[key].detail)
 
 
+def test_ci_localization_claims_tell_a_handful_from_one_feature_and_from_random_pairs(ci_linear):
+    """sec4-localized / sec4-not-single on wrong inputs: every family's mean replaced by an even mix of
+    4 features (both hold), by one feature (not-single fails), by the mean of random word pairs with
+    the family's N (localized fails), and with the random-pair null missing (not testable)."""
+    def judged(rbar, **kw):
+        ls = dataclasses.replace(ci_linear, rbar=rbar, **kw)
+        v = _verdicts(ls, None, rise=ex.rise_times(ci_linear, None))
+        return v["sec4-localized"].verdict, v["sec4-not-single"].verdict
+
+    four = np.r_[np.ones(4), np.zeros(ci_linear.D - 4)]
+    assert judged({f: four for f in ci_linear.fams}) == ("holds", "holds")
+    assert judged({f: np.eye(ci_linear.D)[3] for f in ci_linear.fams}) == ("holds", "fails")
+    rng = np.random.default_rng(11)
+    rand = {}
+    for f in ci_linear.fams:
+        ij = np.array([rng.choice(ci_linear.V, size=2, replace=False) for _ in range(ci_linear.Ns[f])])
+        rand[f] = (ci_linear.W[ij[:, 1]] - ci_linear.W[ij[:, 0]]).mean(axis=0)
+    assert judged(rand)[0] == "fails"
+    assert judged(ci_linear.rbar, base_pr=None)[0] == "not testable"
+
+
 def test_ci_stored_sgd_matches_the_chapter(ci_linear):
     sgd = ex.stored_linear_sgd(qwemlib.preset("ci"), ci_linear)
     if sgd is None:
@@ -318,3 +340,22 @@ def test_measure_claims_at_local_reads_the_stored_file(tmp_path, monkeypatch):
     assert all(v.verdict in ex.VERDICTS for v in vs)
     by = {v.claim.key: v for v in vs}
     assert by["a6-mp-bulk-big"].verdict != "not testable"           # local has families with N >= 20
+
+
+def test_run_linear_structure_writes_its_file_and_replaces_its_readme_section(ci_stats, tmp_path):
+    """``make_results --only linear`` (here at ci, without the flow): the file, the meta's
+    ``linear structure:`` timings and one README section per rerun; other sections are kept."""
+    (tmp_path / "README.md").write_text("# stored\n\n## Appended by `python tools/other.py`\n\n- kept\n")
+    results.save_benchmark(tmp_path / "benchmark.json", [{"model": "x"}],
+                           {"timings_s": {"linear structure: old": 1.0, "gensim": 2.0}})
+    cmd = "python tools/make_results.py --scale ci --only linear"
+    for _ in range(2):
+        path = ex.run_linear_structure(qwemlib.preset("ci"), cmd, tmp_path, flow=False,
+                                       log=lambda *a, **k: None)
+    with np.load(path) as z:
+        assert {"base_pr_N", "base_pr", "base_fall", "snr_d"} <= set(z.files) and "acc_flow" not in z.files
+    text = (tmp_path / "README.md").read_text()
+    assert text.count("--only linear`") == 1 and "- kept" in text
+    rows, meta = results.read_benchmark("ci", folder=tmp_path)
+    assert rows == [{"model": "x"}] and meta["linear_run"]["command"] == cmd
+    assert "linear structure: old" not in meta["timings_s"] and meta["timings_s"]["gensim"] == 2.0

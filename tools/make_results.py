@@ -55,6 +55,7 @@ Usage:
     python tools/make_results.py --scale local --train # adds SGD (meant for a GPU)
     python tools/make_results.py --scale ci --quick    # a smoke test (few steps), not stored
     python tools/make_results.py --scale ci --only linear-sgd   # book/07's SGD check alone (~3 min)
+    python tools/make_results.py --scale local --only linear     # book/07's linear_structure.npz alone
     python tools/make_results.py --scale ci --out /tmp/ci      # write elsewhere, then compare:
     python tools/compare_results.py data/results/ci /tmp/ci    # exit 1 on any difference
 
@@ -135,9 +136,10 @@ def main(argv=None) -> int:
                     help="read only the first N raw tokens of the corpus (tools/gpu_run.sh's shard subset)")
     ap.add_argument("--no-gensim", action="store_true",
                     help="leave gensim out (a machine without it, e.g. the GPU image); its rows are absent")
-    ap.add_argument("--only", choices=["linear-sgd", "train"], default=None,
+    ap.add_argument("--only", choices=["linear", "linear-sgd", "train"], default=None,
                     help="run one part alone: 'linear-sgd' = book/07's SGD check (ci), writes "
-                         "linear_sgd.npz and appends to README.md, leaving the other files alone")
+                         "linear_sgd.npz and appends to README.md, leaving the other files alone; "
+                         "'linear' = book/07's linear_structure.npz (local/full) alone, the same way")
     args = ap.parse_args(argv)
 
     from qwemlib import config, evaluate, pipeline
@@ -146,6 +148,11 @@ def main(argv=None) -> int:
     preset = config.preset(args.scale, **({"max_tokens": args.max_tokens} if args.max_tokens else {}))
     if args.only == "linear-sgd":
         return main_linear_sgd(preset, argv, args.out)
+    if args.only == "linear":
+        if preset.vocab <= experiments.LIVE_MAX_V:
+            raise SystemExit(f"--only linear: at {preset.name} book/07 computes it live; nothing is stored")
+        experiments.run_linear_structure(preset, _command(argv), args.out, flow=not args.no_flow)
+        return 0
     out_dir = args.out or results.results_dir(preset)
     epochs = 1 if args.quick else (args.gensim_epochs or (GENSIM_EPOCHS if preset.name == "ci"
                                                           else GENSIM_EPOCHS_LARGE))

@@ -53,11 +53,8 @@ from ._features import subspace_table as subspace_table
 from ._linear import LINEAR_CONSTANTS as LINEAR_CONSTANTS
 from ._linear import LIVE_MAX_V as LIVE_MAX_V
 from ._linear import LinearStructure as LinearStructure
-from ._linear import check_const as check_const
 from ._linear import compute_linear_structure as compute_linear_structure
-from ._linear import linear_structure as linear_structure
 from ._linear import linear_structure_arrays as linear_structure_arrays
-from ._linear import load_linear_structure as load_linear_structure
 from ._linear_claims import linear_verdicts as linear_verdicts
 from ._linear_claims import verdict_summary as verdict_summary
 from ._linear_report import RiseTimes as RiseTimes
@@ -81,6 +78,10 @@ from ._linear_sgd import linear_sgd_note as linear_sgd_note
 from ._linear_sgd import run_linear_sgd as run_linear_sgd
 from ._linear_sgd import sgd_source_text as sgd_source_text
 from ._linear_sgd import stored_linear_sgd as stored_linear_sgd
+from ._linear_store import check_const as check_const
+from ._linear_store import linear_structure as linear_structure
+from ._linear_store import load_linear_structure as load_linear_structure
+from ._linear_store import run_linear_structure as run_linear_structure
 from ._peer import GENSIM_EPOCHS as GENSIM_EPOCHS
 from ._peer import GENSIM_EPOCHS_LARGE as GENSIM_EPOCHS_LARGE
 from ._peer import GENSIM_PARAMS as GENSIM_PARAMS

@@ -4,10 +4,10 @@ One analysis, two sources: :func:`compute_linear_structure` runs it on the corpu
 statistics (task vectors of the Google analogy families, Gram spectra and their
 Marchenko-Pastur fits, signal in mean, SNR against model size with a random-pair
 baseline, per-family accuracy over ``d``, and QWEM gradient flow from a small random
-start), and :func:`linear_structure` decides, from the preset, whether to do that live
-or to read ``data/results/<preset>/linear_structure.npz`` (which ``tools/make_results.py``
-writes from :meth:`LinearStructure.to_arrays`, the same computation). Either way it
-returns one :class:`LinearStructure` whose ``source`` says which it did.
+start); ``tools/make_results.py`` stores it from :meth:`LinearStructure.to_arrays`, and
+:func:`._linear_store.linear_structure` decides, from the preset, whether to compute it live
+or to read that file. Either way it is one :class:`LinearStructure` whose ``source`` says
+which it did.
 
 Used in: book/07_linear_structure.md, tools/make_results.py.
 """
@@ -21,15 +21,12 @@ import numpy as np
 
 from .. import evaluate as ev
 from .. import rmt
-from ..config import Preset
 from ..eigen import Eigenpairs, full_spectrum
 from ..flow import gradient_flow
-from ..results import StoredResultError, load_npz, read_benchmark, stored_path
 from ..theory import ClosedFormDynamics, closed_form_embeddings, random_init
 
 __all__ = ["LINEAR_CONSTANTS", "LIVE_MAX_V", "LinearStructure", "compute_linear_structure",
-           "linear_structure", "load_linear_structure", "linear_structure_arrays", "check_const",
-           "short_name"]
+           "linear_structure_arrays", "short_name"]
 
 #: book/07's constants, stored beside the results as ``const/<name>`` (and checked on reading):
 #: ``n_min`` pairs per kept family, ``n_null`` pure-noise fits per N, ``n_base`` random-pair
@@ -69,7 +66,8 @@ class LinearStructure:
     Dicts are keyed by family (``fits``, ``spectra`` and ``sim`` by ``(family, d)``; ``null_ks``,
     ``base95`` and ``base_fall`` by ``N``). ``W`` and ``words`` exist only when computed live; the
     flow arrays are ``None`` when it was skipped (``make_results --no-flow``), ``base_fall`` (each
-    random-pair draw's peak-to-final SNR) when the stored file predates it.
+    random-pair draw's peak-to-final SNR) and ``base_pr`` (the participation ratio of each draw's
+mean difference vector: the null of localization) when the stored file predates them.
     """
 
     source: str
@@ -97,6 +95,7 @@ class LinearStructure:
     flow_nsteps: int | None = None
     flow_loss: np.ndarray | None = None
     base_fall: dict | None = None
+    base_pr: dict | None = None
     W: np.ndarray | None = None
     words: list | None = None
     seconds: dict = field(default_factory=dict)
@@ -175,6 +174,9 @@ class LinearStructure:
         if self.base_fall is not None:
             out["base_fall_N"] = np.array(list(self.base_fall))
             out["base_fall"] = np.array(list(self.base_fall.values()))
+        if self.base_pr is not None:
+            out["base_pr_N"] = np.array(list(self.base_pr))
+            out["base_pr"] = np.array(list(self.base_pr.values()))
         out["d_grid"], out["acc_grid"], out["tau"] = self.d_grid, self.acc_grid, self.tau
         if self.acc_flow is not None:
             out |= {"flow_times": self.flow_times, "acc_flow": self.acc_flow,
@@ -245,7 +247,7 @@ def compute_linear_structure(st, eig: Eigenpairs | None = None, *, flow: bool = 
     t = time.perf_counter()
     d_all = np.arange(1, D + 1)
     snr_d = {f: np.array([rmt.snr(rmt.gram_spectrum(R_full[f][:, :d])) for d in d_all]) for f in fams}
-    base95, base_fall = {}, {}
+    base95, base_fall, base_pr = {}, {}, {}
     for N in null_N:
         nb = _C["n_base"]
         ij = np.array([rng.choice(V, size=2, replace=False) for _ in range(nb * N)]).reshape(nb, N, 2)
@@ -253,6 +255,7 @@ def compute_linear_structure(st, eig: Eigenpairs | None = None, *, flow: bool = 
         vals = np.array([[rmt.snr(rmt.gram_spectrum(Rb[b, :, :d])) for d in d_all] for b in range(nb)])
         base95[N] = np.percentile(vals, 95, axis=0)
         base_fall[N] = vals.max(axis=1) / vals[:, -1]   # each draw's peak-to-final SNR (the fall's null)
+        base_pr[N] = np.array([rmt.mean_localization(Rb[b]).effective_number for b in range(nb)])
     secs["snr and random-pair baseline"] = time.perf_counter() - t
     log(f"   SNR and baseline: {secs['snr and random-pair baseline']:.0f} s")
 
@@ -269,7 +272,7 @@ def compute_linear_structure(st, eig: Eigenpairs | None = None, *, flow: bool = 
         eigenvalues=eig.values[:D].copy(), pairs_all=pairs_all, fams=fams,
         rbar={f: R_full[f].mean(axis=0) for f in fams}, feature_words_pos=fw_pos, feature_words_neg=fw_neg,
         d_list=dl, spectra=spectra, fits=fits, sim=sim, null_ks=null_ks, snr_d=snr_d, base95=base95,
-        base_fall=base_fall, d_grid=grid, acc_grid=acc_grid, W=W, words=words, seconds=secs,
+        base_fall=base_fall, base_pr=base_pr, d_grid=grid, acc_grid=acc_grid, W=W, words=words, seconds=secs,
         tau=ClosedFormDynamics.from_random_init(eig, _C["flow_sigma"], seed=_C["flow_seed"],
                                                 start="projected").tau)
     if flow:
@@ -300,100 +303,3 @@ def linear_structure_arrays(st, eig: Eigenpairs, *, flow: bool = True, log=print
     """What ``tools/make_results.py`` stores: the arrays of ``linear_structure.npz`` and wall times."""
     res = compute_linear_structure(st, eig, flow=flow, log=log)
     return res.to_arrays(), res.seconds
-
-
-# --------------------------------------------------------------------------- reading
-
-
-def check_const(S: dict, name: str, value, filename: str = FILENAME, preset: str = "<preset>") -> None:
-    """A stored file must have been made with the library's constant ``name = value``.
-
-    Raises:
-        StoredResultError: naming both values and the command that remakes the file.
-    """
-    got = S[f"const/{name}"].item()
-    if got != value:
-        raise StoredResultError(f"{filename} was made with {name} = {got}, the library uses {value}: "
-                                f"rerun `python tools/make_results.py --scale {preset}`")
-
-
-def _source_text(preset: Preset) -> str:
-    """Where the stored numbers come from: ``results.describe_source`` plus corpus and wall times."""
-    from ..results import describe_source
-
-    _, meta = read_benchmark(preset)
-    if meta is None:
-        return f"source: stored results {stored_path(preset, FILENAME)} (no benchmark.json beside it)"
-    lines = describe_source(meta, preset).splitlines()
-    lines[0] = f"source: stored results data/results/{preset.name}/{FILENAME} (see the README.md beside it)"
-    c = meta.get("corpus")
-    if c:
-        lines.append(f"  corpus read: {c['kept_tokens']:,} tokens kept of {c['raw_tokens']:,}, "
-                     f"{c['articles']:,} articles")
-    walls = [f"{k.replace('linear structure: ', '')} {v:.0f} s" for k, v in meta.get("timings_s", {}).items()
-             if k.startswith("linear structure:")]
-    if walls:
-        lines.append("  wall times: " + ", ".join(walls))
-    return "\n".join(lines)
-
-
-def load_linear_structure(preset: Preset) -> LinearStructure:
-    """``data/results/<preset>/linear_structure.npz`` as a :class:`LinearStructure` (``source="stored"``).
-
-    The file must match the library: its ``const/*`` equal :data:`LINEAR_CONSTANTS`, its kept families,
-    model sizes and accuracy grid are the ones this code would choose, and the MP fits refitted
-    here from the stored spectra reproduce the stored fits (``rtol`` 1e-9).
-    """
-    S = load_npz(preset, FILENAME, required=["families", "kept", "snr_d", "acc_grid", "tau"])
-    for name, value in LINEAR_CONSTANTS.items():
-        if f"const/{name}" in S:
-            check_const(S, name, value, preset=preset.name)
-    V, D = int(S["V"]), int(S["D"])
-    pairs_all = {str(f): [tuple(p) for p in S[f"pairs/{f}"].tolist()] for f in S["families"]}
-    fams = [f for f, p in pairs_all.items() if len(p) >= _C["n_min"]]
-    if [str(f) for f in S["kept"]] != fams:
-        raise StoredResultError(f"{FILENAME}: stored families differ from this library's selection")
-    dl = d_list(D)
-    if S["d_list"].tolist() != dl or S["d_grid"].tolist() != d_grid(D).tolist():
-        raise StoredResultError(f"{FILENAME}: stored d_list/d_grid differ from this library's")
-    spectra, fits, sim = {}, {}, {}
-    for i, f in enumerate(fams):
-        for j, d in enumerate(dl):
-            spectra[f, d] = S[f"spectrum/{f}/{d}"]
-            fits[f, d] = fs = rmt.fit_marchenko_pastur(spectra[f, d], n_dims=d)   # R would only set n_dims
-            sim[f, d] = float(S["sim"][i, j])
-            if not np.allclose([fs.sigma2, fs.gamma, fs.d_eff, fs.ks_distance, fs.n_outliers],
-                               S[f"fit/{f}/{d}"], rtol=1e-9):
-                raise StoredResultError(f"{FILENAME}: refitting {f} at d = {d} differs from the stored fit")
-    has_flow = "acc_flow" in S
-    return LinearStructure(
-        source="stored", source_text=_source_text(preset), V=V, D=D, eigenvalues=S["eigenvalues"],
-        pairs_all=pairs_all, fams=fams, rbar=dict(zip(fams, S["rbar"])),
-        feature_words_pos=S["feature_words_pos"], feature_words_neg=S["feature_words_neg"],
-        d_list=dl, spectra=spectra, fits=fits, sim=sim,
-        null_ks=dict(zip(S["null_ks_N"].tolist(), S["null_ks"].tolist())),
-        snr_d=dict(zip(fams, S["snr_d"])), base95=dict(zip(S["base95_N"].tolist(), S["base95"])),
-        base_fall=dict(zip(S["base_fall_N"].tolist(), S["base_fall"])) if "base_fall" in S else None,
-        d_grid=S["d_grid"], acc_grid=S["acc_grid"], tau=S["tau"],
-        flow_times=S["flow_times"] if has_flow else None, acc_flow=S["acc_flow"] if has_flow else None,
-        flow_nsteps=int(S["flow_nsteps"]) if has_flow else None,
-        flow_loss=S["flow_loss"] if has_flow else None)
-
-
-def linear_structure(preset: Preset, st=None) -> LinearStructure:
-    """book/07's analysis for ``preset``: live up to :data:`LIVE_MAX_V` words, else the stored file.
-
-    Live, it uses ``st`` (or :func:`qwemlib.pipeline.corpus_statistics` of the preset) and
-    the dense path of :func:`compute_linear_structure`; stored, :func:`load_linear_structure`
-    (a missing file raises :class:`~qwemlib.results.StoredResultError` with the command that
-    makes it). ``.source`` and ``.source_text`` say which it did.
-
-    Used in: book/07_linear_structure.md.
-    """
-    if preset.vocab > LIVE_MAX_V:
-        return load_linear_structure(preset)
-    if st is None:
-        from ..pipeline import corpus_statistics
-
-        st = corpus_statistics(preset)
-    return compute_linear_structure(st)

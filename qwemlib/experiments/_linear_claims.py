@@ -27,13 +27,14 @@ import numpy as np
 
 from .. import config
 from ..config import Preset
-from ._linear import LinearStructure, linear_structure
+from ._linear import LinearStructure
 from ._linear_report import RiseTimes, TextSummary, rise_fall_fraction, rise_times, snr_accuracy_correlation
 from ._linear_sgd import LinearSGD, stored_linear_sgd
+from ._linear_store import linear_structure
 from ._register import Claim, Criterion, Verdict, judge
 
-__all__ = ["ALPHA", "CLAIMS", "KS_BOUND", "KS_LOOSE", "N_BIG", "SIM_MIN", "linear_verdicts", "measure_claims",
-           "verdict_summary"]
+__all__ = ["ALPHA", "CLAIMS", "KS_BOUND", "KS_LOOSE", "N_BIG", "PR_PCT", "SIM_MIN", "SINGLE_MAX",
+           "linear_verdicts", "measure_claims", "verdict_summary"]
 
 _CH = "book/07_linear_structure.md"
 #: One-sided significance level of every rank correlation in the chapter.
@@ -42,6 +43,10 @@ ALPHA = 0.05
 KS_BOUND, KS_LOOSE, N_BIG = 0.15, 0.25, 20
 #: The paper's signal-in-mean threshold (App. A.6).
 SIM_MIN = 0.9
+#: Localization: a family counts as localized if its mean task vector's participation ratio is
+#: below this percentile of random word pairs' with the same N (a one-sided 5 % test per family),
+#: and as sitting on a single feature if one feature carries more than ``SINGLE_MAX`` of |mean|².
+PR_PCT, SINGLE_MAX = 5, 0.5
 _EVERY, _MAJORITY = 1.0, 0.5
 
 
@@ -70,6 +75,14 @@ CLAIMS = (
     _claim("sec4-not-random", "A family's task vectors share a direction that random word pairs do not",
            "Section 4 (spiked model; our random-pair baseline)", "fraction of families whose max SNR "
            "exceeds the random-pair 95th percentile at the same N and d", ">=", _MAJORITY),
+    _claim("sec4-localized", "A family's mean task vector rests on a handful of eigen-features, fewer than "
+           "the mean of random word pairs", "Section 4, Figure 4 (top)", "fraction of families whose mean "
+           f"task vector's participation ratio is below the {PR_PCT}th percentile of random word pairs' "
+           "(same N, the preset's d)", ">=", _MAJORITY,
+           testable_if="a random-pair null of localization stored (base_pr)"),
+    _claim("sec4-not-single", "... but not on a single eigen-feature", "Section 4, Figure 4 (top)",
+           f"fraction of families whose largest single-feature share of |mean|² is at most {SINGLE_MAX}",
+           ">=", _MAJORITY),
     _claim("sec4-snr-accuracy", "Families with a higher max SNR are completed more accurately",
            "Section 4, Figure 4 (bottom)", "one-sided p of Spearman's rho(max SNR, accuracy at the "
            "preset's d)", "<", ALPHA),
@@ -99,6 +112,27 @@ def _emergence(key: str, rise: RiseTimes, src: str) -> Verdict:
               f"{s['err']:.2f} against {s['err_const']:.2f} for the best constant t = {s['c']:.4f}; within "
               f"×1.5: {s['n_close']} of {n} (the constant: {s['n_close_const']})")
     return judge(_BY_KEY[key], s["p"] if "order" in key else s["ratio"], detail=detail)
+
+
+def _localization(ls: LinearStructure) -> list[Verdict]:
+    """``sec4-localized`` (against ``ls.base_pr``) and ``sec4-not-single``, from ``ls.loc``."""
+    fams, loc, n = ls.fams, ls.loc, len(ls.fams)
+    pr = {f: loc[f].effective_number for f in fams}
+    share = {f: float(loc[f].top_weights[0]) for f in fams}
+    if ls.base_pr is None:
+        v = judge(_BY_KEY["sec4-localized"], float("nan"), testable=False, detail="linear_structure.npz has "
+                  "no random-pair null of localization (base_pr): rerun tools/make_results.py at this preset")
+    else:
+        cut = {f: float(np.percentile(ls.base_pr[ls.Ns[f]], PR_PCT)) for f in fams}
+        hit = [pr[f] < cut[f] for f in fams]
+        v = judge(_BY_KEY["sec4-localized"], float(np.mean(hit)), detail=(
+            f"{sum(hit)} of {n} families; participation ratio {min(pr.values()):.1f}–"
+            f"{max(pr.values()):.1f} of d = {ls.D}, random pairs' {PR_PCT}th percentile "
+            f"{min(cut.values()):.1f}–{max(cut.values()):.1f}"))
+    single = [share[f] <= SINGLE_MAX for f in fams]
+    return [v, judge(_BY_KEY["sec4-not-single"], float(np.mean(single)), detail=(
+        f"{sum(single)} of {n} families; largest single-feature share {min(share.values()):.0%}–"
+        f"{max(share.values()):.0%}"))]
 
 
 def linear_verdicts(ls: LinearStructure, sgd: LinearSGD | None = None, *, rise: RiseTimes | None = None,
@@ -137,6 +171,7 @@ def linear_verdicts(ls: LinearStructure, sgd: LinearSGD | None = None, *, rise: 
     out.append(judge(_BY_KEY["sec4-snr-rise-fall"], frac, detail=detail))
     above = [ls.excess_max[f] > 1 for f in fams]
     out.append(judge(_BY_KEY["sec4-not-random"], np.mean(above), detail=f"{sum(above)} of {n} families"))
+    out += _localization(ls)
     out.append(judge(_BY_KEY["sec4-snr-accuracy"], corr["p_raw"], detail=(
         f"ρ = {corr['rho_raw']:+.2f} over {n} families (against max SNR / baseline: "
         f"ρ = {corr['rho_exc']:+.2f}, p = {corr['p_exc']:.2f})")))
