@@ -182,8 +182,9 @@ def load_corpus(
             vocab = Vocabulary(tuple(got["words"].tolist()), got["counts"].astype(np.int64),
                                meta["total_tokens"])
             return TokenizedCorpus(name, got["ids"], got["offsets"], vocab, meta["n_raw_tokens"])
-        warnings.warn(f"corpus cache file {ids_file} holds {len(got['words'])} words, not V={vocab_size}; "
-                      f"it will be rebuilt from the source", stacklevel=2)
+        top = int(got["ids"].max()) if got["ids"].size else None
+        warnings.warn(f"corpus cache file {ids_file} does not fit V={vocab_size} ({len(got['words'])} "
+                      f"words, ids up to {top}); it will be rebuilt from the source", stacklevel=2)
 
     hit = read_keyed(counts_file, ["words", "counts"], key, **_DAMAGED) if cache else None
     counted = hit[0] if hit is not None else None
