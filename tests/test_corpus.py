@@ -166,3 +166,30 @@ def test_package_exports_its_public_names():
     for name in corpus.__all__:
         assert getattr(corpus, name) is not None
     assert corpus.cache_root("wikipedia/20150523.en-ci").parent.name == "corpus"
+
+
+def test_cache_key_is_content(tmp_path, monkeypatch):
+    """Two copies of one file share a key; a registered corpus is keyed by its checksums."""
+    monkeypatch.setenv("QWEM_CACHE_DIR", str(tmp_path / "cache"))
+    a = tmp_path / "a.txt"
+    a.write_text("one two three\n", encoding="utf-8")
+    b = tmp_path / "sub" / "b.txt"
+    b.parent.mkdir()
+    b.write_bytes(a.read_bytes())
+    assert corpus.cache_key(a) == corpus.cache_key(b) == corpus.cache_key(tmp_path / "sub")
+    assert corpus.cache_key(a)["source"]["files"][0]["format"] == "text"
+    reg = corpus.cache_key("wikipedia/20150523.en-ci", max_tokens=1000)
+    assert reg["source"]["files"][0]["sha256"] == data_sha("wikipedia/20150523.en-ci")
+    assert reg["max_tokens"] == 1000 and reg["tokenizer"] == corpus.TOKENIZER_VERSION
+    c = load_corpus(a, 3, progress=False)
+    meta = np.load(corpus.cache_root(a) / "ids-V3.npz")["meta"]
+    import json
+
+    assert json.loads(str(meta))["key"] == {**corpus.cache_key(a), "V": 3}
+    assert c.n_raw_tokens == 3
+
+
+def data_sha(name):
+    from qwemlib import data
+
+    return data.REGISTRY[data.CORPORA[name][0]].sha256

@@ -58,3 +58,43 @@ def test_qwem_data_dir_is_searched_first(tmp_path, monkeypatch):
     shutil.copy(src, dst)
     monkeypatch.setenv("QWEM_DATA_DIR", str(tmp_path))
     assert data.path("wordsim353") == dst
+
+
+def test_real_urls_are_kept_for_users(monkeypatch):
+    """Without a mirror each file comes from its published home, in its published form."""
+    monkeypatch.delenv("QWEM_DATA_MIRROR", raising=False)
+    assert data.download_url("men") == "https://staff.fnwi.uva.nl/e.bruni/resources/MEN/MEN.tar.gz"
+    assert data.REGISTRY["men"].member == "MEN/MEN_dataset_natural_form_full"
+    assert data.download_url("wordsim353").endswith("/wordsim353.zip")
+    assert data.REGISTRY["simlex999"].member == "SimLex-999/SimLex-999.txt"
+    assert data.download_url("google-analogies").endswith("/questions-words.txt")
+    assert data.download_url("wikipedia/20150523.en-ci/train-00000-of-00001.parquet") is None
+
+
+def test_mirror_layout(monkeypatch):
+    monkeypatch.setenv("QWEM_DATA_MIRROR", "http://lab.example/qwem-data/")
+    assert data.mirror() == "http://lab.example/qwem-data"
+    assert data.download_url("men") == "http://lab.example/qwem-data/eval/men/MEN.tar.gz"
+    assert data.download_url("simlex999") == "http://lab.example/qwem-data/eval/simlex999/SimLex-999.zip"
+    shard = "wikipedia/20150523.en-sample/train-00003-of-00006.parquet"
+    assert data.download_url(shard) == f"http://lab.example/qwem-data/{shard}"
+
+
+@pytest.mark.parametrize("value, expect", [("1", True), ("true", True), ("YES", True), ("on", True),
+                                           ("0", False), ("", False), ("no", False)])
+def test_offline_switch(monkeypatch, value, expect):
+    monkeypatch.setenv("QWEM_OFFLINE", value)
+    assert data.offline() is expect
+
+
+def test_sha256_sees_a_rewrite_with_the_same_size_and_mtime(tmp_path):
+    import hashlib
+    import os
+
+    f = tmp_path / "x.txt"
+    f.write_bytes(b"aaaa")
+    first = data.sha256_of(f)
+    st = f.stat()
+    f.write_bytes(b"bbbb")
+    os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert data.sha256_of(f) == hashlib.sha256(b"bbbb").hexdigest() != first

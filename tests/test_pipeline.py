@@ -71,3 +71,14 @@ def test_preset_by_name_or_from_qwem_scale(monkeypatch):
 
 def test_ci_statistics(ci_stats):
     assert ci_stats.preset.name == "ci" and ci_stats.M.shape == (2000, 2000)
+
+
+def test_cooccurrence_cache_carries_its_key(small):
+    import json
+
+    from qwemlib.corpus import cache_key
+
+    corpus_statistics(small)
+    meta = json.loads(str(np.load(cooccurrence_cache_path(small))["meta"]))
+    assert meta["key"] == {**cache_key(small.corpus, max_tokens=small.max_tokens), "V": 300,
+                           "window": 16, "weighting": "word2vec"}

@@ -53,7 +53,8 @@ def cache_key(source, *, max_shards: int | None = None, min_article_tokens: int 
     """
     check_filter(min_article_tokens, max_tokens)
     return {"source": _fingerprint(source, max_shards), "tokenizer": TOKENIZER_VERSION,
-            "min_article_tokens": min_article_tokens, "max_tokens": max_tokens}
+            "min_article_tokens": int(min_article_tokens),
+            "max_tokens": None if max_tokens is None else int(max_tokens)}
 
 
 def cache_root(source, *, max_shards: int | None = None, min_article_tokens: int = 0,
@@ -167,13 +168,17 @@ def load_corpus(
     if progress is None:
         progress = not os.environ.get("CI")
     name = str(source) if isinstance(source, (str, os.PathLike)) else ",".join(map(str, source))
+    if not (isinstance(source, (str, os.PathLike)) and str(source) in data.CORPORA):
+        # Resolve folders once (their read/skipped report is given once); the key is the files'.
+        _, source = _source_files(source, max_shards)
+        max_shards = None
     key = cache_key(source, max_shards=max_shards, min_article_tokens=min_article_tokens,
                     max_tokens=max_tokens)
     _check_shards(source)
     root = root_of(key)
     counts_file = root / "wordcounts.npz"
     ids_file = root / f"ids-V{vocab_size}.npz"
-    ids_key = {**key, "V": vocab_size}
+    ids_key = {**key, "V": int(vocab_size)}
 
     hit = read_keyed(ids_file, ["ids", "offsets", "words", "counts"], ids_key, **_DAMAGED) if cache else None
     if hit is not None:

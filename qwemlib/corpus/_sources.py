@@ -50,7 +50,7 @@ def _folder_files(folder: Path) -> list[Path]:
     if skipped:
         warnings.warn(f"{msg}; skipped {len(skipped)} ({names(skipped)}): only .txt and .parquet "
                       f"files (any case, not hidden) directly inside the folder are read; "
-                      f"subfolders are not searched", stacklevel=4)
+                      f"subfolders are not searched", stacklevel=2)
     else:
         _log.info(msg)
     return read
