@@ -23,8 +23,8 @@ Appendix A.4:
   pair is the cosine similarity of the two embeddings by default
   (``score="cosine"``, as gensim does); ``score="dot"`` uses the raw inner
   product, which is what the paper's text describes. The benchmark number is the
-  Spearman rank correlation with the human scores (average ranks for ties,
-  computed here and checked against ``scipy.stats.spearmanr`` in the tests).
+  Spearman rank correlation with the human scores (``scipy.stats.spearmanr``:
+  average ranks for ties).
 
 * **Components** (Figure 3a) and **subspace overlaps** (Figure 5).
 
@@ -59,7 +59,6 @@ from ._readers import read_similarity as read_similarity
 from ._similarity import SimilarityResult as SimilarityResult
 from ._similarity import evaluate_similarity as evaluate_similarity
 from ._similarity import pearson as pearson
-from ._similarity import rankdata as rankdata
 from ._similarity import spearman as spearman
 
 __all__ = [
@@ -79,7 +78,6 @@ __all__ = [
     "evaluate_similarity",
     "spearman",
     "pearson",
-    "rankdata",
     "benchmark_table",
     "format_table",
     "to_frame",

@@ -6,43 +6,39 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.stats
 
+from .._validate import validate_embeddings
 from ..embeddings import Embeddings
 from ._readers import PathLike, read_similarity
 
 
-def rankdata(x: np.ndarray) -> np.ndarray:
-    """Ranks 1..n of ``x``, ties getting the average of their ranks (like scipy's)."""
-    x = np.asarray(x, dtype=float).ravel()
-    order = np.argsort(x, kind="mergesort")
-    xs = x[order]
-    new = np.r_[True, xs[1:] != xs[:-1]]
-    group = np.cumsum(new) - 1  # group of each sorted entry
-    bounds = np.r_[np.flatnonzero(new), len(x)]  # first position of each group, then n
-    avg = 0.5 * (bounds[:-1] + bounds[1:] - 1) + 1  # mean of positions (1-based) in a group
-    ranks = np.empty(len(x))
-    ranks[order] = avg[group]
-    return ranks
-
-
-def pearson(x: np.ndarray, y: np.ndarray) -> float:
-    """Pearson correlation; NaN when fewer than two points or a constant input."""
+def _pair(x, y, name: str) -> tuple[np.ndarray, np.ndarray]:
     x = np.asarray(x, dtype=float).ravel()
     y = np.asarray(y, dtype=float).ravel()
     if len(x) != len(y):
-        raise ValueError(f"pearson: x has {len(x)} entries and y has {len(y)}")
-    if len(x) < 2:
-        return float("nan")
-    xc, yc = x - x.mean(), y - y.mean()
-    den = np.sqrt((xc @ xc) * (yc @ yc))
-    if den == 0:
-        return float("nan")
-    return float(np.clip((xc @ yc) / den, -1.0, 1.0))
+        raise ValueError(f"{name}: x has {len(x)} entries and y has {len(y)}; pass one score per pair")
+    return x, y
+
+
+def _degenerate(x: np.ndarray, y: np.ndarray) -> bool:
+    """Fewer than two points or a constant input: no correlation (scipy would warn and give NaN)."""
+    return len(x) < 2 or bool(np.all(x == x[0])) or bool(np.all(y == y[0]))
+
+
+def pearson(x: np.ndarray, y: np.ndarray) -> float:
+    """Pearson's correlation (``scipy.stats.pearsonr``); NaN for fewer than two points or a constant input."""
+    x, y = _pair(x, y, "pearson")
+    return float("nan") if _degenerate(x, y) else float(scipy.stats.pearsonr(x, y).statistic)
 
 
 def spearman(x: np.ndarray, y: np.ndarray) -> float:
-    """Spearman's rank correlation (eq. 23): Pearson's correlation of the ranks."""
-    return pearson(rankdata(x), rankdata(y))
+    """Spearman's rank correlation (eq. 23), ``scipy.stats.spearmanr``: ties get their average rank.
+
+    NaN for fewer than two points or a constant input.
+    """
+    x, y = _pair(x, y, "spearman")
+    return float("nan") if _degenerate(x, y) else float(scipy.stats.spearmanr(x, y).statistic)
 
 
 @dataclass(frozen=True)
@@ -92,6 +88,7 @@ def evaluate_similarity(
 
     Used in: book/06_qwem_vs_word2vec.md (through :func:`benchmark_table`).
     """
+    validate_embeddings(emb, "emb")
     if score not in ("cosine", "dot"):
         raise ValueError(f"evaluate_similarity: score must be 'cosine' or 'dot', got {score!r}")
     rows = path_or_name if isinstance(path_or_name, (list, tuple)) else read_similarity(path_or_name)
