@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from scipy.linalg import orthogonal_procrustes
 
 from .._validate import validate_matrix
 
@@ -61,16 +62,15 @@ def subspace_overlaps(A, B, ks) -> list[float]:
 def align_rotation(W, W_ref) -> np.ndarray:
     """Orthogonal ``U`` (d x d) minimizing ``||W U - W_ref||_F`` (Procrustes over REquiv, eq. 4).
 
-    ``U = P Q^T`` from the SVD ``W^T W_ref = P Sigma Q^T``; ``W @ U`` is the member of
-    ``REquiv(W)`` closest to ``W_ref``.
+    ``U = P Q^T`` from the SVD ``W^T W_ref = P Sigma Q^T`` (``scipy.linalg.orthogonal_procrustes``);
+    ``W @ U`` is the member of ``REquiv(W)`` closest to ``W_ref``.
     """
     W = np.asarray(W, dtype=np.float64)
     W_ref = np.asarray(W_ref, dtype=np.float64)
     if W.shape != W_ref.shape or W.ndim != 2:
         raise ValueError(f"W and W_ref must have the same (V, d) shape; got {W.shape} and {W_ref.shape}")
     validate_matrix(W, "W"), validate_matrix(W_ref, "W_ref")
-    P, _, Qt = np.linalg.svd(W.T @ W_ref)
-    return P @ Qt
+    return orthogonal_procrustes(W, W_ref, check_finite=False)[0]
 
 
 def requiv_distance(W, W_ref, *, relative: bool = False) -> float:
