@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from .._io import atomic_savez
+from .._validate import validate_int
 from . import _gensim_eval
 from ._nearest import unit_rows
 from ._word2vec_format import read_word2vec_format, write_word2vec_format
@@ -63,7 +64,8 @@ class Embeddings:
         key_to_index: dict[str, int] = {}
         for i, w in enumerate(words):
             if w in key_to_index:
-                raise ValueError(f"Embeddings: the word {w!r} occurs twice (rows {key_to_index[w]} and {i})")
+                raise ValueError(f"Embeddings: the word {w!r} occurs twice (rows {key_to_index[w]} and {i}); "
+                                 "make the words unique (drop or merge the repeats)")
             key_to_index[w] = i
         if not np.all(np.isfinite(vectors)):
             bad = int(np.flatnonzero(~np.isfinite(vectors).all(axis=1))[0])
@@ -154,6 +156,8 @@ class Embeddings:
             for i, w in enumerate(self.words):
                 lower.setdefault(w.lower(), i)
             self._lower = lower
+        if restrict_vocab is not None:
+            validate_int(restrict_vocab, "restrict_vocab")
         if restrict_vocab is None or restrict_vocab >= len(self):
             return self._lower
         stop = int(restrict_vocab)
@@ -284,19 +288,35 @@ class Embeddings:
         path = Path(path)
         if not path.is_file():
             raise FileNotFoundError(f"no embeddings file at {path}")
+        with open(path, "rb") as fh:
+            if fh.read(4) != b"PK\x03\x04":
+                raise ValueError(f"{path}: not an .npz archive (empty, text, or cut before its first entry); "
+                                 "re-create it with Embeddings.save, or read a word2vec file with "
+                                 "Embeddings.load_word2vec_format")
         try:
             with np.load(path, allow_pickle=False) as archive:
-                fmt = str(archive["format"]) if "format" in archive.files else None
-                words = archive["words"]
-                vectors = archive["vectors"]
+                files = sorted(archive.files)
+                if not {"words", "vectors"} <= set(files):
+                    fmt = words = vectors = None
+                else:
+                    fmt = str(archive["format"]) if "format" in archive.files else None
+                    words = archive["words"]
+                    vectors = archive["vectors"]
         except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as exc:
             raise ValueError(
                 f"{path}: not a readable qwemlib embeddings file ({type(exc).__name__}: {exc}); "
                 "it may be truncated or corrupt: re-create it with Embeddings.save"
             ) from exc
+        if words is None:
+            raise ValueError(f"{path}: an .npz archive of {files}, not qwemlib embeddings (format, words, "
+                             "vectors); pass a file written by Embeddings.save")
         if fmt != _FORMAT_VERSION:
-            raise ValueError(f"{path}: unknown embeddings format {fmt!r} (expected {_FORMAT_VERSION!r})")
-        return cls([str(w) for w in words], vectors)
+            raise ValueError(f"{path}: unknown embeddings format {fmt!r} (expected {_FORMAT_VERSION!r}); "
+                             "re-create it with this version's Embeddings.save")
+        try:
+            return cls([str(w) for w in words], vectors)
+        except ValueError as exc:
+            raise ValueError(f"{path}: {exc}") from None
 
     def save_word2vec_format(self, fname: str | os.PathLike[str], fvocab=None, binary: bool = False, *,
                              write_header: bool = True, prefix: str = "") -> Path:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._validate import validate_embeddings
 from ..embeddings import Embeddings, answer_3cosadd, case_variants
 from ._readers import AnalogySection, PathLike, analogy_pairs, read_analogies
 
@@ -133,6 +134,7 @@ def evaluate_analogies(
     :func:`benchmark_table` in ``qwemlib.experiments._closed_forms`` and
     ``qwemlib.experiments._training``).
     """
+    validate_embeddings(emb, "emb")
     if protocol not in ("original", "pairs"):
         raise ValueError(f"evaluate_analogies: protocol must be 'original' or 'pairs', got {protocol!r}")
     if normalize not in ("all", "candidates"):

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._validate import validate_embeddings
 from ..embeddings import Embeddings
 from ._analogies import evaluate_analogies
 from ._readers import PathLike, read_analogies, read_similarity
@@ -68,6 +69,8 @@ def benchmark_table(
 
     Used in: book/06_qwem_vs_word2vec.md, tools/make_results.py, ``qwem solve``.
     """
+    for model, emb in emb_by_model.items():
+        validate_embeddings(emb, f"the embeddings of {model!r}")
     rows: list[BenchmarkRow] = []
     if analogies is not None:
         sections = read_analogies(analogies)
