@@ -51,3 +51,87 @@ def test_written_files_get_the_usual_permissions(tmp_path):
     mask = os.umask(0)
     os.umask(mask)
     assert p.stat().st_mode & 0o777 == 0o666 & ~mask
+
+
+def test_atomic_write_fsyncs_the_file_before_the_rename(tmp_path, monkeypatch):
+    """Without fsync a crash after the rename can leave an empty file under the final name."""
+    import os
+    calls = []
+    real_fsync, real_replace = os.fsync, os.replace
+    monkeypatch.setattr(_io.os, "fsync", lambda fd: (calls.append("fsync"), real_fsync(fd))[1])
+    monkeypatch.setattr(_io.os, "replace", lambda a, b: (calls.append("replace"), real_replace(a, b))[1])
+    _io.atomic_write_text(tmp_path / "a.txt", "x")
+    assert calls[:2] == ["fsync", "replace"]
+
+
+def test_failed_write_on_a_full_disk_removes_its_temporary(tmp_path):
+    import errno
+    p = tmp_path / "c.npz"
+    _io.atomic_savez(p, x=np.ones(2))
+    with pytest.raises(OSError, match="No space left"):
+        with _io.atomic_write(p, "wb") as fh:
+            fh.write(b"partial")
+            raise OSError(errno.ENOSPC, "No space left on device")
+    assert [f.name for f in tmp_path.iterdir()] == ["c.npz"]
+    assert _io.try_load_npz(p, ["x"])["x"].tolist() == [1.0, 1.0]
+
+
+def test_check_writable_creates_the_folder_and_reports_what_it_made(tmp_path):
+    made = _io.check_writable(tmp_path / "a" / "b")
+    assert made == [tmp_path / "a", tmp_path / "a" / "b"] and (tmp_path / "a" / "b").is_dir()
+    assert list((tmp_path / "a" / "b").iterdir()) == []  # the probe is gone
+    assert _io.check_writable(tmp_path / "a" / "b") == []
+
+
+@pytest.mark.parametrize("where", ["file", "under-file"])
+def test_check_writable_rejects_a_file_in_the_way(tmp_path, where):
+    f = tmp_path / "f"
+    f.write_text("keep")
+    target = f if where == "file" else f / "sub"
+    with pytest.raises(_io.OutputError, match=f"{f}.*is a file.*--out"):
+        _io.check_writable(target)
+    assert f.read_text() == "keep"
+
+
+def test_run_folder_commits_all_files_with_a_manifest(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "old.npz").write_bytes(b"old")
+    with _io.RunFolder(out) as run:
+        _io.atomic_write_text(run.stage / "a.txt", "A")
+        _io.atomic_write_text(run.stage / "old.npz", "new")
+        m = run.commit({"command": "qwem x"})
+    assert sorted(f.name for f in out.iterdir()) == ["a.txt", "manifest.json", "old.npz"]
+    disk = json.loads((out / "manifest.json").read_text())
+    assert disk == m and m["command"] == "qwem x" and m["not_of_this_run"] == []
+    assert [f["name"] for f in m["files"]] == ["a.txt", "old.npz"]
+    assert m["files"][0]["sha256"] == _io.sha256_file(out / "a.txt")
+    assert (out / "old.npz").read_text() == "new"
+
+
+def test_run_folder_marks_files_of_earlier_runs_and_keeps_them(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "train-sgns.npz").write_bytes(b"earlier run")
+    (out / "checkpoints").mkdir()
+    with _io.RunFolder(out, keep=("checkpoints",)) as run:
+        _io.atomic_write_text(run.stage / "train-qwem.npz", "this run")
+        m = run.commit({})
+    assert m["not_of_this_run"] == ["train-sgns.npz"]
+    assert (out / "train-sgns.npz").read_bytes() == b"earlier run"
+
+
+def test_failed_run_leaves_the_folder_as_it_was(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "a.txt").write_text("earlier")
+    with pytest.raises(RuntimeError, match="mid-run"):
+        with _io.RunFolder(out) as run:
+            _io.atomic_write_text(run.stage / "a.txt", "half of a set")
+            raise RuntimeError("mid-run")
+    assert [f.name for f in out.iterdir()] == ["a.txt"] and (out / "a.txt").read_text() == "earlier"
+    fresh = tmp_path / "new" / "deeper"
+    with pytest.raises(RuntimeError):
+        with _io.RunFolder(fresh):
+            raise RuntimeError("before any output")
+    assert not (tmp_path / "new").exists()  # the folders this run created are gone
