@@ -33,6 +33,7 @@ def test_embeddings_basics():
 
 
 def test_most_similar_matches_gensim():
+    pytest.importorskip("gensim")
     rng = np.random.default_rng(0)
     words = [f"w{i}" for i in range(200)]
     emb = Embeddings(words, rng.standard_normal((200, 16)))
@@ -49,6 +50,7 @@ def test_most_similar_matches_gensim():
 
 
 def test_gensim_round_trip():
+    pytest.importorskip("gensim")
     rng = np.random.default_rng(1)
     words = [f"w{i}" for i in range(50)]
     emb = Embeddings(words, rng.standard_normal((50, 8)).astype(np.float32))

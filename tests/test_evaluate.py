@@ -133,6 +133,7 @@ def _gensim_counts(kv, path, restrict_vocab=300000):
 
 
 def test_original_protocol_equals_gensim(planted):
+    pytest.importorskip("gensim")  # the gensim extra
     path = _data_file(GOOGLE)
     ours = evaluate_analogies(planted, path, protocol="original")
     score, per = _gensim_counts(planted.to_gensim(), path)
@@ -148,6 +149,7 @@ def test_original_protocol_equals_gensim(planted):
 
 
 def test_original_protocol_restrict_vocab_equals_gensim(planted, google_sections, tmp_path):
+    pytest.importorskip("gensim")  # the gensim extra
     # a few sections only, to keep gensim's per-question loop short
     keep = [s for s in google_sections if s.name in ("family", "gram2-opposite", "capital-common-countries")]
     text = "".join(f": {s.name}\n" + "".join(" ".join(q) + "\n" for q in s.questions) for s in keep)
@@ -160,6 +162,7 @@ def test_original_protocol_restrict_vocab_equals_gensim(planted, google_sections
 
 
 def test_pairs_protocol_brute_force(tmp_path):
+    pytest.importorskip("gensim")  # the gensim extra
     text = (
         ": family\n"
         "man woman king queen\n"
@@ -409,6 +412,7 @@ def _similarity_emb(pairs, seed, drop=0.2):
 
 @pytest.mark.parametrize("rel,delimiter", [(MEN, " "), (WS353, ",")])
 def test_similarity_equals_gensim(rel, delimiter):
+    pytest.importorskip("gensim")  # the gensim extra
     path = _data_file(rel)
     pairs = read_similarity(path)
     emb = _similarity_emb(pairs, seed=6)

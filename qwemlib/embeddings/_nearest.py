@@ -58,6 +58,9 @@ def answer_3cosadd(
             vectors give eq. 22's candidate-only normalisation).
 
     Cost: one ``(n, d) x (d, V)`` product, in blocks of about 8 M scores.
+
+    Used in: :func:`qwemlib.evaluate.evaluate_analogies` (book/06_qwem_vs_word2vec.md,
+    book/07 through ``family_accuracy``) and :meth:`Embeddings.evaluate_word_analogies`.
     """
     n = q.shape[0]
     V = U.shape[0]
