@@ -121,11 +121,11 @@ def read_keyed(path: Path, required: list[str], key: dict, *, what: str, rebuild
 _DAMAGED = dict(what="corpus cache file", rebuild="it will be rebuilt from the source")
 
 
-def _check_shards(source) -> None:
+def _check_shards(source, max_shards) -> None:
     """Verify a registered corpus's shards where they are present (absent: the cache must serve)."""
-    if isinstance(source, (str, os.PathLike)) and isinstance(data.CORPORA.get(str(source)), tuple):
+    for n in data.CORPORA[str(source)][:max_shards]:
         try:
-            data.corpus_files(str(source))
+            data.path(n, download=False)
         except data.MissingDataError:
             pass
 
@@ -168,13 +168,15 @@ def load_corpus(
     if progress is None:
         progress = not os.environ.get("CI")
     name = str(source) if isinstance(source, (str, os.PathLike)) else ",".join(map(str, source))
-    if not (isinstance(source, (str, os.PathLike)) and str(source) in data.CORPORA):
+    registered = isinstance(source, (str, os.PathLike)) and str(source) in data.CORPORA
+    if not registered:
         # Resolve folders once (their read/skipped report is given once); the key is the files'.
         _, source = _source_files(source, max_shards)
         max_shards = None
     key = cache_key(source, max_shards=max_shards, min_article_tokens=min_article_tokens,
                     max_tokens=max_tokens)
-    _check_shards(source)
+    if registered and not data.is_remote_corpus(str(source)):
+        _check_shards(source, max_shards)
     root = root_of(key)
     counts_file = root / "wordcounts.npz"
     ids_file = root / f"ids-V{vocab_size}.npz"
