@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -37,7 +37,8 @@ N_PC_WORDS = 500
 
 def train_against_theory(st, eig, preset, *, plan: dict[str, RunSpec] | None = None,
                          init_scale: float = SMALL_INIT, dtype: str = "float32", seed: int = 0,
-                         n_theory: int = 300, log=print) -> dict:
+                         n_theory: int = 300, checkpoints: dict | None = None, checkpoint_every: int = 0,
+                         resume: bool = False, log=print) -> dict:
     """SGD runs of QWEM and SGNS, each with the closed form started from its own ``W(0)``.
 
     One step of size ``eta`` moves QWEM by ``t = 2 eta`` (eq. 12, ``g = 1``); SGNS gets
@@ -51,6 +52,11 @@ def train_against_theory(st, eig, preset, *, plan: dict[str, RunSpec] | None = N
         plan: run key -> :class:`RunSpec`; default :func:`training_plan` of the preset.
         init_scale, dtype, seed: the trainer's initialization, float type and seed.
         n_theory: points of the closed-form curves.
+        checkpoints: run key -> checkpoint file (``TrainConfig.checkpoint_path``; the run keeps
+            a snapshot of ``W(0)`` in it for the closed form), written every ``checkpoint_every``
+            steps (0: at the end and on Ctrl-C); with ``resume`` a run whose checkpoint exists
+            continues from it (records and ``W`` as in an uninterrupted run; the overlaps and
+            accuracies of the records before it are NaN).
         log: a print-like function.
 
     Returns:
@@ -72,6 +78,11 @@ def train_against_theory(st, eig, preset, *, plan: dict[str, RunSpec] | None = N
         # same theory time per step for both losses: eta_sgns = 2 eta / mean G
         cfg = spec.config(preset, lr=spec.lr if spec.loss == "qwem" else 2 * spec.lr / g_sgns,
                           init_scale=init_scale, dtype=dtype, seed=seed)
+        ck = (checkpoints or {}).get(key)
+        if ck is not None:
+            cfg = replace(cfg, checkpoint_path=str(ck), checkpoint_every=checkpoint_every,
+                          n_snapshots=max(cfg.n_snapshots, 1))
+        resume_from = str(ck) if resume and ck is not None and Path(ck).exists() else None
         scored = analogy_records(len(T.record_schedule(cfg)), spec.n_analogy_records)
         W0, heads, acc, ovl = [], [], [], []
 
@@ -93,11 +104,16 @@ def train_against_theory(st, eig, preset, *, plan: dict[str, RunSpec] | None = N
             + (f", negatives={cfg.negatives}" if spec.loss == "qwem" and spec.negatives != "unigram" else ""))
         try:
             res = T.train(st.corpus.ids, st.corpus.article_offsets, st.cooc, cfg, progress=True,
-                          evaluate_fn=ev)
+                          evaluate_fn=ev, resume_from=resume_from)
         except T.TrainingDiverged as exc:  # reported (meta["sgd_diverged"]), the other runs go on
             log(f"   {key} diverged: {exc}")
             out.setdefault("diverged", {})[key] = str(exc)
             continue
+        if resume_from is not None:  # the records before the checkpoint were not evaluated here
+            W0[:] = [np.asarray(res.snapshots[0], np.float32)]
+            missing = len(res.steps) - len(ovl)
+            acc[:0], ovl[:0] = [np.nan] * missing, [np.full(len(ks), np.nan)] * missing
+            heads[:0] = [np.full((min(N_PC_WORDS, len(words)), preset.dim), np.nan)] * missing
         times = res.times if spec.loss == "qwem" else res.times * g_sgns
         dyn = theory.ClosedFormDynamics.from_initial(eig, W0[0])
         t_th = np.linspace(0.0, float(times[-1]), n_theory)
@@ -257,6 +273,7 @@ def config_rows(rec: TrainingRecords) -> dict[str, dict]:
 def train_and_compare(preset, *, losses=("qwem", "sgns"), steps: int = 300, lr: float = 6e-5,
                       batch: int = 50_000, init_scale: float = SMALL_INIT, dtype: str = "float32",
                       seed: int = 0, negatives: str = "unigram", backend: str = "jax", out_dir=None,
+                      checkpoint_dir=None, checkpoint_every: int = 0, resume: bool = False,
                       log=print) -> dict:
     """``qwem train``: statistics, M*'s top-d eigenpairs and :func:`train_against_theory` from
     small random initialization, one run per loss, each written as ``train-<loss>.npz``.
@@ -269,6 +286,10 @@ def train_and_compare(preset, *, losses=("qwem", "sgns"), steps: int = 300, lr: 
         out_dir: where to write ``train-<loss>.npz`` (``steps``, ``times``,
             ``singular_values``, ``loss``, ``W``, ``theory_times``, ``theory_s`` (eq. 11's
             ``s_k(t)``), ``eigenvalues``); nothing is written when ``None``.
+        checkpoint_dir, checkpoint_every, resume: each run checkpoints to
+            ``<checkpoint_dir>/<loss>.ckpt.npz`` every ``checkpoint_every`` steps (0: at the end
+            and on Ctrl-C, :class:`qwemlib.train.TrainingInterrupted`); with ``resume`` a run
+            continues from its checkpoint where there is one (``qwem train --resume``).
         log: a print-like function.
 
     Returns:
@@ -284,8 +305,11 @@ def train_and_compare(preset, *, losses=("qwem", "sgns"), steps: int = 300, lr: 
     eig = theory.top_eigenpairs(st.M, preset.dim)
     plan = {loss: RunSpec(loss, "gaussian", negatives if loss == "qwem" else "unigram", lr=lr, batch=batch,
                           steps=steps, backend=backend) for loss in losses}
+    checkpoints = (None if checkpoint_dir is None
+                   else {loss: Path(checkpoint_dir) / f"{loss}.ckpt.npz" for loss in losses})
     tr = train_against_theory(st, eig, preset, plan=plan, init_scale=init_scale, dtype=dtype, seed=seed,
-                              n_theory=400, log=log)
+                              n_theory=400, checkpoints=checkpoints, checkpoint_every=checkpoint_every,
+                              resume=resume, log=log)
     tr |= {"eigenvalues": eig.values, "overlap": {}, "files": []}
     for loss, r in tr["runs"].items():
         res = r["res"]

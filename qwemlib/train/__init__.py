@@ -82,6 +82,7 @@ from ._config import TrainResult as TrainResult
 from ._cpu import CpuSampler as CpuSampler
 from ._cpu import build_cpu_sampler as build_cpu_sampler
 from ._cpu import kernel_update as kernel_update
+from ._interrupt import TrainingInterrupted as TrainingInterrupted
 from ._loop import train as train
 from ._losses import batch_value_and_grad as batch_value_and_grad
 from ._losses import full_batch_gradient as full_batch_gradient
@@ -107,6 +108,7 @@ __all__ = [
     "TrainConfig",
     "TrainResult",
     "TrainingDiverged",
+    "TrainingInterrupted",
     "CheckpointError",
     "Sampler",
     "train",

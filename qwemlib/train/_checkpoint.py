@@ -28,6 +28,7 @@ def load_checkpoint(path: str) -> dict:
     try:
         with np.load(path, allow_pickle=False) as z:
             out = {k: z[k] for k in _KEYS}
+            acc = z["loss_acc"] if "loss_acc" in z.files else None  # absent in older checkpoints
     except FileNotFoundError:
         raise CheckpointError(f"checkpoint {path!r} does not exist") from None
     except Exception as e:  # zipfile.BadZipFile, KeyError, ValueError, EOFError, ...
@@ -36,6 +37,8 @@ def load_checkpoint(path: str) -> dict:
             "delete it and restart, or resume from an older copy"
         ) from e
     out["step"] = int(out["step"])
+    # the partial loss accumulator since the last record: (sum, count)
+    out["loss_acc"] = (0.0, 0) if acc is None else (float(acc[0]), int(acc[1]))
     out["config"] = json.loads(str(out["config"]))
     out["fingerprint"] = str(out["fingerprint"])
     return out
@@ -93,10 +96,15 @@ def check_resumable(ck: dict, path: str, cfg: TrainConfig, fingerprint: str, sha
 
 
 def save_checkpoint(path: str, W, step: int, key_data, cfg: TrainConfig, fingerprint: str,
-                    rec: _Records, dtype) -> None:
-    """Write a checkpoint atomically; ``key_data`` is ``jax.random.key_data`` of the run's key."""
+                    rec: _Records, dtype, *, loss_acc: tuple[float, int] = (0.0, 0)) -> None:
+    """Write a checkpoint atomically; ``key_data`` is ``jax.random.key_data`` of the run's key.
+
+    ``loss_acc`` is the sum of the batch losses since the last record and their count, so
+    that a run resumed between two records gives the same mean loss at the next one.
+    """
     atomic_savez(
         path, W=np.asarray(W), step=np.int64(step), key=np.asarray(key_data),
+        loss_acc=np.array(loss_acc, np.float64),
         config=np.array(cfg.to_json()), fingerprint=np.array(fingerprint),
         rec_steps=np.array(rec.steps, np.int64), rec_loss=np.array(rec.loss, np.float64),
         rec_objective=np.array(rec.objective, np.float64), rec_svals=rec.singular_values(),

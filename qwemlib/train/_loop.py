@@ -27,6 +27,7 @@ from ._config import TrainConfig, TrainingDiverged, TrainResult
 from ._cpu import CpuRunner, build_cpu_sampler
 from ._device import _default_device, _make_runner, _objective, _svals
 from ._inputs import _check_corpus, _distributions
+from ._interrupt import SigintDeferral, interrupted
 from ._sampler import _float_dtype, build_sampler
 from ._schedule import record_schedule, time_of_step
 from ._sharding import data_mesh, mesh_description, replicate
@@ -149,7 +150,9 @@ def _train(ids, off, P_ij, P_i, cfg, resume_from, progress, evaluate_fn, t_start
         step = ck["step"]
         W = jnp.asarray(ck["W"], dtype=fdt)
         recs = _Records.from_checkpoint(ck)
+        loss_acc, loss_n = ck["loss_acc"]
     else:
+        loss_acc, loss_n = 0.0, 0
         step = 0
         W = _initial_W(cfg, init_key, V, fdt)
         recs = _Records()
@@ -190,10 +193,11 @@ def _train(ids, off, P_ij, P_i, cfg, resume_from, progress, evaluate_fn, t_start
     t_loop = time.perf_counter()
     bar = tqdm(total=cfg.steps, initial=step, disable=None if progress and lead else True,
                desc=f"{cfg.loss} d={d}", unit="step")
-    loss_acc, loss_n = 0.0, 0
+    sigint = SigintDeferral().install()  # Ctrl-C: stop before the next chunk, checkpoint, raise
     try:
         for b in bounds:
             while step < b:
+                sigint.check()
                 n = min(cfg.steps_per_call, b - step)
                 W_new, k, lsum, last, ok = runner(W, step_key, jnp.int32(step), jnp.int32(n), lr,
                                                     total, max_loss_d, sampler, weights)
@@ -211,8 +215,13 @@ def _train(ids, off, P_ij, P_i, cfg, resume_from, progress, evaluate_fn, t_start
             if lead and cfg.checkpoint_path is not None and (
                 step == cfg.steps or (cfg.checkpoint_every > 0 and step % cfg.checkpoint_every == 0)
             ):
-                save_checkpoint(cfg.checkpoint_path, W, step, jax.random.key_data(base), cfg, fp, recs, npdt)
+                save_checkpoint(cfg.checkpoint_path, W, step, jax.random.key_data(base), cfg, fp, recs, npdt,
+                                loss_acc=(loss_acc, loss_n))
+    except KeyboardInterrupt:
+        raise interrupted(cfg, lead, W, step, jax.random.key_data(base), fp, recs, npdt,
+                          loss_acc, loss_n) from None
     finally:
+        sigint.restore()
         bar.close()
     W_np = np.asarray(W)
     loop_time = time.perf_counter() - t_loop
