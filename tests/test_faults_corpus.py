@@ -398,9 +398,15 @@ def test_folder_without_corpus_files(cache, tmp_path, files):
     ("max_shards", -2, r"max_shards must be >= 1; got -2"),
 ])
 def test_numeric_options_are_checked_first(cache, tmp_path, option, value, pattern):
-    f = _txt(tmp_path / "c.txt")
-    with pytest.raises(CorpusError, match=pattern):
-        _load(f, **{option: value})
+    import warnings
+
+    d = tmp_path / "folder"
+    _txt(d / "c.txt")
+    (d / "notes.md").write_text("skipped\n")
+    with warnings.catch_warnings(record=True) as caught, pytest.raises(CorpusError, match=pattern):
+        warnings.simplefilter("always")
+        _load(d, **{option: value})
+    assert not caught  # refused before the folder was even listed
     assert not cache.exists()  # nothing computed or written
 
 

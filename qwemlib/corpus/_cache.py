@@ -165,6 +165,8 @@ def load_corpus(
         ('the', 'of', 'and')
     """
     check_count("vocab_size", vocab_size, minimum=2, allow_none=False)
+    check_filter(min_article_tokens, max_tokens)
+    check_count("max_shards", max_shards, minimum=1)
     if progress is None:
         progress = not os.environ.get("CI")
     name = str(source) if isinstance(source, (str, os.PathLike)) else ",".join(map(str, source))
