@@ -15,6 +15,8 @@ Where each part lives (private modules, public names re-exported here):
 * ``_sampler`` (with ``_alias``): the device sampler, positive pairs ~ ``P_ij``, negatives;
 * ``_losses``: the minibatch losses and :func:`batch_value_and_grad` (dense or scatter);
 * ``_device``, ``_loop``, ``_checkpoint``: the fused device loop, :func:`train`, checkpoints;
+* ``_divergence``: when a run counts as diverged (both losses, both backends) and what
+  :class:`TrainingDiverged` says; the thresholds in :class:`DivergenceConfig`;
 * ``_oracle``: :func:`expected_gradient`, the exact expectation the tests check against;
 * ``_cpu`` (with ``_cpu_kernel``): ``TrainConfig(backend="cpu-kernel")``, a compiled numba
   stream walk like word2vec's (per-pair updates, the same estimators, weights and clock).
@@ -82,6 +84,7 @@ from ._config import TrainResult as TrainResult
 from ._cpu import CpuSampler as CpuSampler
 from ._cpu import build_cpu_sampler as build_cpu_sampler
 from ._cpu import kernel_update as kernel_update
+from ._divergence import DivergenceConfig as DivergenceConfig
 from ._interrupt import TrainingInterrupted as TrainingInterrupted
 from ._loop import train as train
 from ._losses import batch_value_and_grad as batch_value_and_grad
@@ -109,6 +112,7 @@ __all__ = [
     "TrainResult",
     "TrainingDiverged",
     "TrainingInterrupted",
+    "DivergenceConfig",
     "CheckpointError",
     "Sampler",
     "train",

@@ -21,7 +21,7 @@ class TrainConfig:
     Attributes:
         loss: ``"qwem"`` (eq. 3 under Setting 1) or ``"sgns"`` (eq. 1 with A.3's tricks).
         dim: d, the embedding dimension.
-        steps: number of SGD steps.
+        steps: number of SGD steps (``>= 1``).
         lr: base learning rate ``eta`` (batch losses are means, see the module docstring).
         batch_pos: positive pairs per step (paper: 50,000).
         batch_neg: negative pairs per step (paper: 50,000).
@@ -158,11 +158,12 @@ class TrainConfig:
                 "multiples of the device count, so that each device gets an equal share of the batch")
         if self.record_spacing not in ("log", "linear"):
             bad("record_spacing", "choose 'log' or 'linear'")
-        for name in ("dim", "steps_per_call", "batch_pos", "batch_neg", "window"):
-            if int(getattr(self, name)) < 1:
+        for name in ("dim", "steps", "steps_per_call", "batch_pos", "batch_neg", "window"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)) \
+                    or not math.isfinite(v) or int(v) != v or v < 1:
                 bad(name, "must be a positive integer")
-        if self.steps < 0:
-            bad("steps", "must be >= 0")
+            object.__setattr__(self, name, int(v))
         if not (self.lr > 0 and math.isfinite(self.lr)):
             bad("lr", "must be a positive finite number")
         if self.init == "gaussian" and not self.init_scale > 0:
@@ -194,7 +195,23 @@ class TrainConfig:
 
 
 class TrainingDiverged(ValueError):
-    """The loss or the weights became non-finite or exploded; lower the learning rate."""
+    """The loss or the weights became non-finite or exploded; lower the learning rate.
+
+    Raised by :func:`qwemlib.train.train` (the rules: :mod:`qwemlib.train._divergence`).
+
+    Attributes:
+        step: the step at which a rule tripped (``None`` when raised without one).
+        rule: ``"non-finite"``, ``"max_loss"``, ``"weights"``, ``"rising"`` or ``"level"``.
+        value, bound: the tripped quantity and its threshold.
+        lr: the learning rate in the caller's units; suggested_lr: a value to try.
+    """
+
+    def __init__(self, message: str = "", *, step: int | None = None, rule: str | None = None,
+                 value: float | None = None, bound: float | None = None, lr: float | None = None,
+                 suggested_lr: float | None = None):
+        super().__init__(message)
+        self.step, self.rule, self.value, self.bound = step, rule, value, bound
+        self.lr, self.suggested_lr = lr, suggested_lr
 
 
 class CheckpointError(ValueError):

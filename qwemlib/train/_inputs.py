@@ -29,11 +29,24 @@ def _check_corpus(tokens, article_offsets, vocab_size=None):
     return ids, off
 
 
+def _check_finite(name: str, a: np.ndarray) -> None:
+    bad = ~np.isfinite(a)
+    if bad.any():
+        raise ValueError(f"stats_or_P: {name} has {int(bad.sum())} non-finite entries (NaN or inf), "
+                         f"the first at index {tuple(int(i) for i in np.argwhere(bad)[0])}; recount the "
+                         "statistics (qwemlib.stats.cooccurrence) from the token ids")
+    if (a < 0).any():
+        raise ValueError(f"stats_or_P: {name} has {int((a < 0).sum())} negative entries; counts and "
+                         "probabilities are >= 0: recount the statistics from the token ids")
+
+
 def _distributions(stats_or_P):
     """(P_ij, P_i, window or None, weighting or None) from a Cooccurrence or a tuple."""
     if hasattr(stats_or_P, "counts") and hasattr(stats_or_P, "unigram"):
         C = np.asarray(stats_or_P.counts, dtype=np.float64)
         u = np.asarray(stats_or_P.unigram, dtype=np.float64)
+        _check_finite("counts", C)
+        _check_finite("unigram", u)
         if C.sum() <= 0 or u.sum() <= 0:
             raise ValueError("stats_or_P: the co-occurrence counts or the unigram counts are all zero")
         return (C / C.sum(), u / u.sum(), getattr(stats_or_P, "window", None),
@@ -44,6 +57,8 @@ def _distributions(stats_or_P):
         V = Pi.shape[0]
         if Pij.shape != (V, V):
             raise ValueError(f"stats_or_P: P_ij has shape {Pij.shape}, expected ({V}, {V}) to match P_i")
+        _check_finite("P_ij", Pij)
+        _check_finite("P_i", Pi)
         if not (np.isclose(Pij.sum(), 1, rtol=1e-6) and np.isclose(Pi.sum(), 1, rtol=1e-6)):
             raise ValueError("stats_or_P: P_ij and P_i must each sum to 1")
         return Pij, Pi, None, None

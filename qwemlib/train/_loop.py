@@ -2,7 +2,9 @@
 
 The host calls the fused device loop (:mod:`._device`) in chunks that end at record and
 checkpoint steps, records the mean batch loss, the exact objective and the singular values
-there, and turns a non-finite or exploding loss into :class:`TrainingDiverged`. With
+there, and checks for divergence after every chunk and record (:mod:`._divergence`: non-finite
+values, ``max_loss``, ``s_1^2`` beyond ``lambda_1`` of ``M*``, a rising or exploded loss),
+stopping with :class:`TrainingDiverged`. With
 ``TrainConfig.devices != 1`` the arrays are replicated on a ``"data"`` mesh and the batches
 split across it (:mod:`._sharding`); on several hosts only process 0 writes checkpoints
 and shows progress.
@@ -14,6 +16,7 @@ runs), qwemlib.cli (``qwem train``), bench/bench_train.py.
 from __future__ import annotations
 
 import os
+import tempfile
 import time
 from collections.abc import Callable
 
@@ -23,9 +26,10 @@ import numpy as np
 
 from ..stats import psi_setting1, target_matrix
 from ._checkpoint import _fingerprint, _Records, check_resumable, load_checkpoint, save_checkpoint
-from ._config import TrainConfig, TrainingDiverged, TrainResult
+from ._config import TrainConfig, TrainResult
 from ._cpu import CpuRunner, build_cpu_sampler
 from ._device import _default_device, _make_runner, _objective, _svals
+from ._divergence import DivergenceConfig, Guard
 from ._inputs import _check_corpus, _distributions
 from ._interrupt import SigintDeferral, interrupted
 from ._sampler import _float_dtype, build_sampler
@@ -34,7 +38,9 @@ from ._sharding import data_mesh, mesh_description, replicate
 
 
 def train(tokens, article_offsets, stats_or_P, cfg: TrainConfig, *, resume_from: str | None = None,
-          progress: bool = True, evaluate_fn: Callable[[np.ndarray], float] | None = None) -> TrainResult:
+          progress: bool = True, evaluate_fn: Callable[[np.ndarray], float] | None = None,
+          lr_as_given: float | None = None, lambda_1: float | None = None,
+          divergence: DivergenceConfig | None = None) -> TrainResult:
     """Train QWEM or SGNS embeddings with minibatch SGD, the sampler on the device.
 
     Args:
@@ -49,12 +55,18 @@ def train(tokens, article_offsets, stats_or_P, cfg: TrainConfig, *, resume_from:
         progress: show a tqdm bar (off automatically when not on a TTY).
         evaluate_fn: optional ``evaluate_fn(W) -> float`` (e.g. analogy accuracy), called
             at every record step on the host.
+        lr_as_given: the learning rate as the caller's user gave it, when ``cfg.lr`` was
+            converted from it (qwemlib.experiments: SGNS's ``cfg.lr = 2 lr / mean G``); a
+            divergence message names it and a value to try in those units.
+        lambda_1: ``M*``'s top eigenvalue when the caller has it (QWEM; else computed).
+        divergence: the detector's thresholds (default :class:`DivergenceConfig()`).
 
     Returns:
         A :class:`TrainResult`.
 
     Raises:
-        TrainingDiverged: the loss became non-finite or exceeded ``max_loss``; the last good
+        TrainingDiverged: a divergence rule tripped (:mod:`qwemlib.train._divergence`); the
+            message gives the step, the rule, the learning rate and one to try; the last good
             checkpoint (if any) is left untouched.
         CheckpointError: ``resume_from`` is corrupt or belongs to another run.
         ValueError: inconsistent inputs.
@@ -72,14 +84,41 @@ def train(tokens, article_offsets, stats_or_P, cfg: TrainConfig, *, resume_from:
         raise ValueError(f"cfg.weighting={cfg.weighting!r} but the statistics use {wt!r}; use the same")
     V = P_i.shape[0]
     ids, off = _check_corpus(tokens, article_offsets, V)
+    if lr_as_given is not None and not (np.isfinite(lr_as_given) and lr_as_given > 0):
+        raise ValueError(f"lr_as_given={lr_as_given!r}: must be a positive finite number (or None)")
+    if cfg.checkpoint_path is not None:
+        _check_writable(cfg.checkpoint_path)
     if cfg.dtype == "float32" and cfg.init == "gaussian" and cfg.init_scale**2 < np.finfo(np.float32).tiny:
         raise ValueError(
             f"init_scale={cfg.init_scale:g}: its square underflows float32 (s^2(0) of eq. 11 "
             "would be 0); use TrainConfig(dtype='float64')"
         )
+    guard = Guard(cfg, divergence or DivergenceConfig(), lr_as_given, lambda_1)
     with jax.enable_x64(cfg.dtype == "float64"):
-        return _train(ids, off, P_ij, P_i, cfg, resume_from, progress, evaluate_fn, t_start)
+        return _train(ids, off, P_ij, P_i, cfg, resume_from, progress, evaluate_fn, t_start, guard)
 
+
+def _check_writable(path: str) -> None:
+    """Fail before any compute when the checkpoint cannot be written where ``path`` says."""
+    folder = os.path.dirname(os.path.abspath(path))
+    what = f"TrainConfig.checkpoint_path={path!r}"
+    if os.path.isdir(path):
+        raise ValueError(f"{what} is a folder; give a file name such as {os.path.join(path, 'ck.npz')!r}")
+    if not os.path.isdir(folder):
+        raise ValueError(f"{what}: the folder {folder!r} does not exist; create it or choose another path")
+    try:
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".qwem-write-test-"):
+            pass
+    except OSError as e:
+        raise ValueError(f"{what}: cannot write in {folder!r} ({e.strerror or e}); choose a writable "
+                         "folder or fix its permissions") from None
+
+
+def _top_singular_value(W) -> float:
+    if isinstance(W, np.ndarray):  # the CPU path: the d x d Gram (BLAS), not an SVD of (V, d)
+        W64 = W.astype(np.float64, copy=False)
+        return float(np.sqrt(max(np.linalg.eigvalsh(W64.T @ W64)[-1], 0.0)))
+    return float(_svals(W)[0])
 
 
 def _loss_weights(P_ij, P_i, cfg: TrainConfig, fdt):
@@ -112,18 +151,7 @@ def _initial_W(cfg: TrainConfig, init_key, V: int, fdt):
     return jax.random.uniform(init_key, (V, d), dtype=fdt, minval=-0.5 / d, maxval=0.5 / d)
 
 
-def _diverged(cfg: TrainConfig, bad_step: int, last_loss: float, max_loss: float) -> TrainingDiverged:
-    kept = (f"; the last good checkpoint {cfg.checkpoint_path!r} is kept"
-            if cfg.checkpoint_path is not None and os.path.exists(cfg.checkpoint_path) else "")
-    return TrainingDiverged(
-        f"training diverged at step {bad_step} of {cfg.steps} ({cfg.loss}, batch loss "
-        f"{last_loss:.4g}) with learning rate lr={cfg.lr:g}: the loss or the weights "
-        f"became non-finite or exceeded max_loss={max_loss:.3g}. Use a smaller learning "
-        f"rate (e.g. lr={cfg.lr / 10:g}){kept}"
-    )
-
-
-def _train(ids, off, P_ij, P_i, cfg, resume_from, progress, evaluate_fn, t_start):
+def _train(ids, off, P_ij, P_i, cfg, resume_from, progress, evaluate_fn, t_start, guard):
     from tqdm.auto import tqdm
 
     fdt = _float_dtype(cfg)
@@ -134,6 +162,7 @@ def _train(ids, off, P_ij, P_i, cfg, resume_from, progress, evaluate_fn, t_start
     mesh = None if cfg.devices == 1 else data_mesh(cfg.devices, cfg.batch_pos, cfg.batch_neg)
     sampler = (build_cpu_sampler if cpu else build_sampler)(ids, off, P_i, cfg, P_ij=P_ij)
     weights, Mnp, max_loss = _loss_weights(P_ij, P_i, cfg, fdt)
+    guard.setup(P_i, Mnp)
     M = jnp.asarray(Mnp, dtype=fdt) if Mnp is not None and cfg.record_objective else None
     del Mnp
 
@@ -182,6 +211,7 @@ def _train(ids, off, P_ij, P_i, cfg, resume_from, progress, evaluate_fn, t_start
 
     if step == 0 and not recs.steps:
         record(0, W, float("nan"))
+        guard.record(recs)
     # chunk boundaries: record steps, checkpoint steps, the end
     bounds = set(rec[rec > step].tolist()) | {cfg.steps}
     if cfg.checkpoint_path is not None and cfg.checkpoint_every > 0:
@@ -203,15 +233,18 @@ def _train(ids, off, P_ij, P_i, cfg, resume_from, progress, evaluate_fn, t_start
                                                     total, max_loss_d, sampler, weights)
                 k = int(k)
                 if not bool(ok):
-                    raise _diverged(cfg, step + k, float(last), max_loss)
+                    raise guard.in_loop(step + k, float(last), max_loss)
                 W = W_new
                 loss_acc += float(lsum)
                 loss_n += k
                 step += k
                 bar.update(k)
+                if step not in rec_set:
+                    guard.chunk(step, _top_singular_value(W), float(lsum) / max(k, 1), recs)
             if step in rec_set:
                 record(step, W, loss_acc / max(loss_n, 1))
                 loss_acc, loss_n = 0.0, 0
+                guard.record(recs)
             if lead and cfg.checkpoint_path is not None and (
                 step == cfg.steps or (cfg.checkpoint_every > 0 and step % cfg.checkpoint_every == 0)
             ):
