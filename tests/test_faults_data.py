@@ -352,3 +352,15 @@ def test_corrupt_local_file_names_it_and_the_remedy(tmp_path, monkeypatch, name)
         data.path(name)
     assert str(dst) in str(exc.value) and ("QWEM_DATA_DIR" in str(exc.value) or "Replace" in str(exc.value)
                                            or "Delete" in str(exc.value))
+
+
+@pytest.mark.fault("online")
+def test_registered_corpus_through_the_mirror(mirror):
+    """Without a local copy, the ci corpus's shard comes from the mirror, verified, then tokenized."""
+    from qwemlib import corpus
+
+    c = corpus.load_corpus("wikipedia/20150523.en-ci", 50, max_tokens=2000, progress=False)
+    assert c.vocab.words[0] == "the" and c.n_raw_tokens >= 2000
+    assert mirror.requests[f"/{SHARD}"] == 1
+    again = corpus.load_corpus("wikipedia/20150523.en-ci", 50, max_tokens=2000, progress=False)
+    assert again.n_tokens == c.n_tokens and mirror.total() == 1

@@ -5,7 +5,9 @@ the corpus fingerprint, the tokenizer version, the article filter and the token
 budget (:func:`cache_key`). The fingerprint of a registered corpus is its shards'
 registered sha256s (the shards, when present, are verified against them before a
 cache is used, so a cache carried without its shards is still found); any other file
-is fingerprinted by the sha256 of its bytes, whatever its path or mtime. Each cache
+is fingerprinted by the sha256 of its bytes, whatever its path or mtime (hashed once
+per process, :func:`qwemlib.data.sha256_of`: ~0.3 s for 111 MB, so no on-disk memo
+that a same-size, same-mtime rewrite could fool). Each cache
 file stores its full key (and V) in its ``meta`` entry and is rejected -- reported,
 then rebuilt -- when they differ from what the caller needs (a renamed, foreign or
 stale file). Files are written atomically and read tolerantly (:mod:`qwemlib._io`).
