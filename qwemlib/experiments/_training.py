@@ -104,7 +104,8 @@ def train_against_theory(st, eig, preset, *, plan: dict[str, RunSpec] | None = N
             + (f", negatives={cfg.negatives}" if spec.loss == "qwem" and spec.negatives != "unigram" else ""))
         try:
             res = T.train(st.corpus.ids, st.corpus.article_offsets, st.cooc, cfg, progress=True,
-                          evaluate_fn=ev, resume_from=resume_from)
+                          evaluate_fn=ev, resume_from=resume_from, lr_as_given=spec.lr,
+                          lambda_1=float(eig.values[0]))
         except T.TrainingDiverged as exc:  # reported (meta["sgd_diverged"]), the other runs go on
             log(f"   {key} diverged: {exc}")
             out.setdefault("diverged", {})[key] = str(exc)
