@@ -42,21 +42,9 @@ from pathlib import Path, PurePosixPath
 from . import _io
 
 __all__ = [
-    "DataFile",
-    "RemoteCorpus",
-    "REGISTRY",
-    "CORPORA",
-    "MissingDataError",
-    "CorruptDataError",
-    "search_dirs",
-    "cache_dir",
-    "path",
-    "corpus_files",
-    "is_remote_corpus",
-    "sha256_of",
-    "offline",
-    "mirror",
-    "download_url",
+    "DataFile", "RemoteCorpus", "REGISTRY", "CORPORA", "MissingDataError", "CorruptDataError",
+    "search_dirs", "cache_dir", "path", "corpus_files", "is_remote_corpus", "sha256_of", "offline",
+    "mirror", "download_url",
 ]
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
