@@ -209,10 +209,21 @@ def _follows(vs: dict, src: str, name: str) -> str:
             "single family-independent time fits it as well.")
 
 
+def _localized(loc: Verdict, single: Verdict) -> str:
+    if loc.verdict == "not testable":
+        return f"whether that is fewer than random word pairs use is not testable here ({loc.detail})"
+    fewer = ("most families' means use fewer features than the means of random word pairs do (the paper's "
+             "localization holds)" if loc.holds else "most families' means use about as many features as the "
+             "means of random word pairs (the paper's localization fails here)")
+    one = "none rests mostly on one feature" if single.holds else "most rest mostly on a single feature"
+    return f"{fewer}, and {one} ({loc.detail}; {single.detail})"
+
+
 def verdict_summary(verdicts: list[Verdict]) -> TextSummary:
     """Sentences for the chapter's prose, worded from the verdicts, and a count per verdict (for ``glue``)."""
     vs = {v.claim.key: v for v in verdicts}
-    glue = {"flow_follows": _follows(vs, "flow", "Gradient flow"), "sgd_follows": _follows(vs, "sgd", "SGD")}
+    glue = {"flow_follows": _follows(vs, "flow", "Gradient flow"), "sgd_follows": _follows(vs, "sgd", "SGD"),
+            "loc_said": _localized(vs["sec4-localized"], vs["sec4-not-single"])}
     glue |= {"verdict_" + k.replace("-", "_"): v.verdict for k, v in vs.items()}
     for word in ("holds", "fails", "not testable"):
         glue[f"n_{word.replace(' ', '_')}"] = sum(v.verdict == word for v in verdicts)

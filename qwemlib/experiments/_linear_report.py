@@ -75,17 +75,13 @@ def localization_summary(ls: LinearStructure) -> TextSummary:
         f"most concentrated: {conc}, {top_share[conc]:.0%} of its mean on feature {k_conc + 1}, "
         f"whose words on that side are: {ls.feature_words(k_conc, side, 8)}"])
     n_half = sum(v > 0.5 for v in top_share.values())
-    n_wide = sum(v >= D / 2 for v in pr.values())
-    spread = ("a minority in every family, not spread evenly, as the paper describes"
-              if max(pr.values()) < D / 2
-              else f"more than half in {n_wide} families, spread rather than localized")
     glue = {
         "share_lo": 100 * min(top_share.values()), "share_hi": 100 * max(top_share.values()),
         "pr_lo": min(pr.values()), "pr_hi": max(pr.values()),
         "loc_single": "No family's mean task vector sits on a single feature" if n_half == 0 else
         f"{n_half} of the {len(fams)} families put more than half of their mean task vector on one feature",
         "loc_spread": f"out of d = {D}, so the mean effectively uses {100 * min(pr.values()) / D:.0f} % to "
-        f"{100 * max(pr.values()) / D:.0f} % of the features: " + spread,
+        f"{100 * max(pr.values()) / D:.0f} % of the features",
     }
     return TextSummary(text, glue)
 
