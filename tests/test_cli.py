@@ -31,9 +31,10 @@ def test_solve_rejects_d_not_below_V(capsys):
 def test_solve_rejects_V_beyond_vocabulary(tmp_path, capsys):
     f = tmp_path / "tiny.txt"
     f.write_text("a b c d e f\n", encoding="utf-8")
-    rc = cli.main(["solve", "--corpus", str(f), "--vocab", "100", "--dim", "2"])
-    assert rc == 2
+    rc = cli.main(["solve", "--corpus", str(f), "--vocab", "100", "--dim", "2", "--out", str(tmp_path / "o")])
+    assert rc == 1  # a runtime error (the corpus), not a usage error
     assert "larger than the corpus's 6 distinct words" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()  # the folder made for the outputs is removed again
 
 
 def test_preset_overrides_reach_the_preset():
@@ -99,4 +100,82 @@ def test_train_negatives_flag_reaches_the_trainer(tmp_path, capsys, negatives):
 
 def test_train_rejects_d_not_below_V(capsys):
     assert cli.main(["train", "--scale", "ci", "--vocab", "50", "--dim", "50"]) == 2
-    assert "must be smaller than V=50" in capsys.readouterr().err
+    assert "--dim 50 must be smaller than the vocabulary size V=50" in capsys.readouterr().err
+
+
+# --- issue 15.3: a conventional command line. Each test fails on the code before it (cli.py at
+# 652e9f0): no --version, reStructuredText in --help, no defaults shown, runtime errors exit 2,
+# `qwem data` exits 0 with files missing, options copied into each subcommand.
+
+def _run(argv):
+    """Exit code of ``qwem argv`` whether ``main`` returns it or argparse raises SystemExit."""
+    try:
+        return cli.main(argv)
+    except SystemExit as exc:
+        return exc.code
+
+
+def test_conventional_version(capsys):
+    import qwemlib
+    assert _run(["--version"]) == 0
+    assert qwemlib.__version__ in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["solve", "--help"], ["train", "--help"], ["data", "--help"]])
+def test_conventional_help_has_no_markup(capsys, argv):
+    assert _run(argv) == 0
+    text = capsys.readouterr().out
+    assert "usage: qwem" in text
+    for markup in ("``", ":func:", ":class:", ":meth:", ":mod:"):
+        assert markup not in text, f"{markup} in qwem {' '.join(argv)}"
+
+
+def test_conventional_help_shows_defaults(capsys):
+    assert _run(["train", "--help"]) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    for shown in ("SGD steps (default: 300)", "(default: 6e-05)", "(default: 50000)", "(default: both)",
+                  "(default: float32)", "(default: unigram)"):
+        assert shown in text
+    assert "(default: None)" not in text  # preset overrides say "the preset's value" instead
+
+
+def test_conventional_runtime_error_exits_1_with_one_line(tmp_path, capsys):
+    f = tmp_path / "tiny.txt"
+    f.write_text("a b c d e f\n", encoding="utf-8")
+    argv = ["solve", "--corpus", str(f), "--vocab", "100", "--dim", "2", "--out", str(tmp_path / "o")]
+    assert _run(argv) == 1
+    err = [line for line in capsys.readouterr().err.splitlines() if line.startswith("qwem")]
+    assert len(err) == 1 and err[0].startswith("qwem: error: ") and "choose a smaller V" in err[0]
+
+
+@pytest.mark.parametrize("argv", [["solve", "--vocab", "0"], ["solve", "--max-tokens", "0"],
+                                  ["train", "--lr", "-1"], ["train", "--steps", "0"]])
+def test_conventional_usage_error_exits_2_naming_the_option(capsys, monkeypatch, argv):
+    from qwemlib import experiments
+
+    def never(*a, **k):
+        raise AssertionError("a bad option must stop before any compute")
+    monkeypatch.setattr(experiments, "closed_form_benchmark", never)
+    monkeypatch.setattr(experiments, "train_and_compare", never)
+    assert _run(argv) == 2
+    assert f"argument {argv[1]}" in capsys.readouterr().err
+
+
+def test_conventional_data_exits_1_when_a_needed_file_is_missing(tmp_path, capsys, monkeypatch):
+    from qwemlib import data
+    monkeypatch.setattr(data, "search_dirs", lambda: [tmp_path])
+    monkeypatch.setenv("QWEM_OFFLINE", "1")
+    assert _run(["data", "--no-verify"]) == 1
+    captured = capsys.readouterr()
+    assert "google-analogies" in captured.err and "MISSING" in captured.out
+    assert "QWEM_DATA_DIR" in captured.err  # what to do
+
+
+def test_conventional_subcommands_share_one_parent_parser():
+    """solve and train take their common options from one parent: the same action objects."""
+    sub = next(a for a in cli.build_parser()._actions if a.dest == "cmd")
+    def action(cmd, flag):
+        return next(a for a in sub.choices[cmd]._actions if flag in a.option_strings)
+    for flag in ("--scale", "--corpus", "--vocab", "--dim", "--window", "--max-tokens", "--out"):
+        assert action("solve", flag) is action("train", flag), flag
+    assert action("data", "--scale") is action("solve", "--scale")
