@@ -116,6 +116,7 @@ def minimize_sgns_inner(P_ij, P_i, steps: int = 3001, record_every: int = 25):
 def sgns_loss(W, P_ij, P_i, psi_plus=1.0, psi_minus=1.0, W_context=None) -> float:
     """Eq. 1 for embeddings ``W`` (V, d); tied weights unless ``W_context`` is given."""
     _v.validate_factor_shapes(W, P_ij, names=("W", "P_ij"))
+    _v.validate_matrix(W, "W", what="(V, d)")
     Wc = W if W_context is None else _v.validate_same_shape(W, W_context, ("W", "W_context"))[1]
     return sgns_loss_inner(W @ Wc.T, P_ij, P_i, psi_plus, psi_minus)
 
@@ -133,6 +134,7 @@ def qwem_loss_inner(X, P_ij, P_i, psi_plus=None, psi_minus=None) -> float:
 def qwem_loss(W, P_ij, P_i, psi_plus=None, psi_minus=None) -> float:
     """The QWEM loss (eq. 3) of embeddings ``W`` (V, d); Setting 1 (``G = 1``) by default."""
     _v.validate_factor_shapes(W, P_ij, names=("W", "P_ij"))
+    _v.validate_matrix(W, "W", what="(V, d)")
     return qwem_loss_inner(W @ W.T, P_ij, P_i, psi_plus, psi_minus)
 
 
