@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import errno
 import io
+import os
 import shutil
 import tarfile
 import threading
@@ -135,6 +136,25 @@ def _no_debris(root: Path):
     """Nothing half-written: no temporary files anywhere under ``root``."""
     left = [p for p in root.rglob("*") if p.name.endswith(".tmp") or p.name.startswith("tmp")]
     assert not left, left
+
+
+def read_only(folder, monkeypatch):
+    """Make ``folder`` read-only: chmod 0o500, or as root (which ignores modes) refuse its temp files."""
+    import tempfile
+
+    folder.mkdir(parents=True, exist_ok=True)
+    if os.geteuid() != 0:
+        folder.chmod(0o500)
+        return lambda: folder.chmod(0o700)
+    real = tempfile.mkstemp
+
+    def denied(*a, dir=None, **k):
+        if dir is not None and str(dir).startswith(str(folder)):
+            raise PermissionError(errno.EACCES, "Permission denied", str(dir))
+        return real(*a, dir=dir, **k)
+
+    monkeypatch.setattr(tempfile, "mkstemp", denied)
+    return lambda: None
 
 
 def _mirror_path(name: str) -> str:
@@ -311,19 +331,16 @@ def test_disk_full_while_copying_the_download(mirror, monkeypatch):
 
 @pytest.mark.fault("disk")
 def test_read_only_cache(mirror, monkeypatch, tmp_path):
-    import os
-
-    if os.geteuid() == 0:
-        pytest.skip("root ignores file permissions")
     ro = tmp_path / "ro"
-    ro.mkdir()
-    ro.chmod(0o500)
-    monkeypatch.setenv("QWEM_CACHE_DIR", str(ro / "cache"))
+    restore = read_only(ro, monkeypatch)
+    monkeypatch.setenv("QWEM_CACHE_DIR", str(ro))
     try:
-        with pytest.raises(data.MissingDataError, match=r"(?s)'men'.*Permission denied.*QWEM_DATA_DIR"):
+        with pytest.raises(data.MissingDataError,
+                           match=r"(?s)'men'.*(Permission denied|Cannot write).*QWEM_DATA_DIR"):
             data.path("men")
+        assert not list((ro / "data").rglob("*")) if (ro / "data").exists() else True
     finally:
-        ro.chmod(0o700)
+        restore()
 
 
 # --------------------------------------------------------------------------- bad names and files
