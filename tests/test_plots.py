@@ -135,14 +135,58 @@ def test_slider_grid_buttons_switch_rows_and_frames_carry_data_only():
         plots.slider_figure(rows, [1, 2, 3], buttons=[2, 5], caption=CAP, trace_style=style * 2)
 
 
-def test_stepwise_grid_and_dynamics_figures():
+def _frames(d_grid=(1, 3), n_sigma=2, T=5):
+    """A hand-made StepwiseFrames (no flow): frame (d, j) holds s2 = 1.23456 + j, loss 10 - t."""
+    from qwemlib.experiments import StepwiseFrame, StepwiseFrames
+
+    x = np.linspace(0.0, 4.0, T)
+    frames = {}
+    for d in d_grid:
+        for j in range(n_sigma):
+            lam = np.arange(d, 0, -1) * 3.0
+            frames[d, j] = StepwiseFrame(
+                d=d, sigma=10.0 ** -(j + 3), tau1=1.0, values=lam, step_times=np.linspace(1, 2, d),
+                s2=np.full((T, d), 1.23456 + j), s2_theory=np.full((T, d), 2.0),
+                loss=10.0 * d - x, loss_theory=10.0 * d - x + 0.5,
+                rank=np.minimum(np.arange(T), d), rank_theory=np.minimum(np.arange(T), d))
+    return StepwiseFrames(x=x, sigmas=tuple(10.0 ** -(j + 3) for j in range(n_sigma)),
+                          d_grid=tuple(d_grid), frames=frames, added=0)
+
+
+def test_stepwise_grid_three_panels_on_one_time_axis():
+    """book/04's slider: s_k^2, loss and rank per frame, shared x, frames carry compact y only."""
+    fr = _frames()
+    fig = plots.stepwise_grid(fr, caption=CAP, title="g", active=0)
+    D = 3
+    assert len(fig.data) == 2 * D + 4 and len(fig.frames) == 4        # 2 max(d) + 4 traces a frame
+    axes = [(tr.xaxis or "x", tr.yaxis or "y") for tr in fig.data]
+    assert axes == [("x", "y")] * (2 * D) + [("x2", "y2")] * 2 + [("x3", "y3")] * 2
+    assert fig.layout.xaxis.matches == fig.layout.xaxis2.matches == "x3"   # one time axis
+    assert fig.layout.xaxis3.range == (0.0, 4.0) and fig.layout.yaxis.range == (0.0, 1.05 * 9.0)
+    for tr in fig.data:                                             # the grid on every shown trace
+        np.testing.assert_array_equal(tr.x, fr.x.astype(np.float32))
+    # default button: the largest d; its frames' data, float32 rounded to 4 digits, ranks int8
+    assert fig.layout.updatemenus[0].active == 1 and fig.frames[-1].name == "1-0"
+    last = fig.frames[-1].data
+    assert last[0].y.dtype == np.float32 and last[0].y[0] == np.float32(1.235)
+    assert last[2 * D + 2].y.dtype == np.int8 and list(last[2 * D + 2].y) == [0, 1, 2, 3, 3]
+    assert all(f.data[0].x is None and f.data[0].line.color is None for f in fig.frames)
+    first_d = [f for f in fig.frames if f.name == "0-1"][0].data
+    assert len(first_d[1].y) == 0 and len(first_d[D + 1].y) == 0        # d = 1: mode 2 is empty
+    # the loss and rank axes follow the button; the initial layout is the active button's
+    lo, hi = 30.0 - 4.0, 30.0
+    np.testing.assert_allclose(fig.layout.yaxis2.range, [lo - 0.05 * 4, hi + 0.05 * 4])
+    assert fig.layout.yaxis3.range == (-0.4, 3.6)
+    restyle, relayout = fig.layout.updatemenus[0].buttons[0].args
+    assert relayout["yaxis3.range"] == [-0.4, 1.6]
+    assert restyle["y"][0] == [1.235] * 5                              # short plain lists
+    assert restyle["y"][2 * D + 2] == [0, 1, 1, 1, 1]
+    with pytest.raises(ValueError, match="button_layout"):
+        plots.slider_figure([[[go.Scatter()]]], [1], buttons=[2], caption=CAP, button_layout=[{}, {}])
+
+
+def test_dynamics_figures():
     t = np.linspace(0.0, 1.0, 5)
-    grid = {(dd, j): (np.full((5, dd), 1.234 + j), np.full((5, dd), 2.0)) for dd in (1, 3) for j in range(2)}
-    fig = plots.stepwise_grid(grid, [1e-6, 1e-3], [1, 3], x_max=5.0, y_max=9.0, caption=CAP, title="g")
-    assert len(fig.data) == 6 and len(fig.frames) == 4                # 2 * max(d) traces per frame
-    np.testing.assert_array_equal(fig.frames[0].data[0].y, [1.23] * 5)  # rounded to 2 decimals
-    assert len(fig.frames[0].data[1].y) == 0                          # d = 1: mode 2 is empty
-    assert fig.layout.yaxis.range == (0, 9.0) and fig.data[0].dx == 5.0 / 4
     lam, tau = np.array([4.0, 2.0]), np.array([0.5, 0.6])
     s2 = lam / (1 + np.exp(-lam * (t[:, None] - tau)))
     fig = plots.sigmoid_collapse(t, s2, lam, tau, caption=CAP)

@@ -5,7 +5,7 @@ dicts; it decides whether to read a stored result (:mod:`qwemlib.results`) or co
 live, and says which it did. Chapters show what it returns; ``tools/make_results.py``
 stores it. Nothing here plots.
 
-Used in: book/05_training.md, book/06_qwem_vs_word2vec.md, book/07_linear_structure.md.
+Used in: book/04_stepwise.md, book/05_training.md, book/06_qwem_vs_word2vec.md, book/07_linear_structure.md.
 """
 
 # Re-exports (``from ._x import name as name`` marks a public name), sorted by module:
@@ -13,6 +13,7 @@ Used in: book/05_training.md, book/06_qwem_vs_word2vec.md, book/07_linear_struct
 #   book/06, closed-form trio, gensim peer, features, claims: _closed_forms, _peer,
 #            _features, _comparison, _claims, _pmi_conventions (svd(PMI) conventions)
 #   book/07, linear structure, its claims: _linear, _linear_report, _linear_sgd, _linear_claims
+#   book/04, the sigma x d slider's flows on one time grid: _stepwise_grid
 #   the claims register (every chapter): _register
 import importlib as _importlib
 
@@ -111,6 +112,12 @@ from ._register import verdict_table as verdict_table
 from ._sampling import estimator_errors as estimator_errors
 from ._sampling import gradient_errors as gradient_errors
 from ._sampling import loglog_slope as loglog_slope
+from ._stepwise_grid import StepwiseFrame as StepwiseFrame
+from ._stepwise_grid import StepwiseFrames as StepwiseFrames
+from ._stepwise_grid import grid_cells as grid_cells
+from ._stepwise_grid import separating_grid as separating_grid
+from ._stepwise_grid import step_time_grid as step_time_grid
+from ._stepwise_grid import stepwise_frames as stepwise_frames
 from ._training import N_PC_WORDS as N_PC_WORDS
 from ._training import TrainingRecords as TrainingRecords
 from ._training import config_rows as config_rows

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
 import numpy as np
 import plotly.graph_objects as go
+from plotly.subplots import make_subplots
 
 from ._base import _as_2d, _base, mode_colors
 from ._sliders import slider_figure
@@ -82,40 +83,84 @@ def add_rank_axis(fig: go.Figure, t, rank, d: int, *, name: str = "rank learned 
     return fig
 
 
-def stepwise_grid(grid: Mapping[tuple[int, int], tuple[np.ndarray, np.ndarray]], sigmas: Sequence[float],
-                  d_grid: Sequence[int], *, x_max: float, y_max: float, caption: str, title: str,
-                  active: int | None = None, active_d: int | None = None, height: int = 520) -> go.Figure:
-    """Squared singular values for a grid of ``sigma`` (slider) and ``d`` (buttons), theory dashed.
+def _round_sig(a, digits: int = 4) -> np.ndarray:
+    """``a`` rounded to ``digits`` significant digits, as float32 (far below a pixel; short in JSON)."""
+    a = np.asarray(a, dtype=np.float64)
+    mag = np.where(a == 0, 1.0, np.abs(a))
+    scale = 10.0 ** (digits - 1 - np.floor(np.log10(mag)))
+    return (np.round(a * scale) / scale).astype(np.float32)
+
+
+def stepwise_grid(frames, *, caption: str, title: str, active: int | None = None,
+                  active_d: int | None = None, height: int = 860) -> go.Figure:
+    """The sigma (slider) x d (buttons) figure of book/04: per frame, three panels on one time axis.
+
+    Top: ``s_k(t)^2`` of gradient flow (solid, one colour per mode) and eq. 11/13 (dashed);
+    middle: the loss ``(1/4)||W W^T - M*||^2`` (flow solid, eq. 13 dashed), a staircase
+    that drops ``lambda_k^2/4`` at each step; bottom: the rank, modes past half height (flow
+    solid, eq. 13 dashed). The x axis is the rescaled time ``t / tau_1`` (eq. 13), shared.
 
     Args:
-        grid: ``{(d, j): (measured, theory)}`` for every ``d`` in ``d_grid`` and index ``j``
-            of ``sigmas``; both ``(T, d)`` squared singular values at ``T`` times evenly
-            spaced in rescaled time ``t / tau_1`` from 0 to ``x_max``.
-        y_max: the fixed top of the y axis (e.g. ``1.05 lambda_1``).
+        frames: a :class:`qwemlib.experiments.StepwiseFrames` (its grid ``x`` keeps every
+            step of every frame in a cell of its own).
         active: the ``sigma`` index shown first (default: the middle one).
-        active_d: the ``d`` index shown first (default: the second, if there is one).
+        active_d: the ``d`` index shown first (default: the last, the largest ``d``).
 
-    Each frame holds ``2 max(d_grid)`` traces (measured, then theory; modes beyond ``d``
-    empty) of data rounded to 2 decimals; colours and names live on the displayed traces.
+    Size: the grid ``x`` and the styles live on the displayed traces only; each frame holds
+    ``2 max(d_grid) + 4`` traces of ``y`` (modes beyond ``d`` empty), float32 rounded to 4
+    significant digits (the ranks int8), so the page stores each number in about 5 bytes.
+    The loss and rank axes follow the button (their ranges depend on ``d``).
 
     Used in: book/04_stepwise.md.
     """
-    d_max = max(d_grid)
-    n_t = next(iter(grid.values()))[0].shape[0]
-    colors = mode_colors(d_max)
-    style = [dict(x0=0.0, dx=x_max / (n_t - 1), mode="lines", showlegend=False,
-                  name=f"{'flow' if i < d_max else 'theory'} k={i % d_max + 1}",
-                  line=dict(color=colors[i % d_max], width=2) if i < d_max
-                  else dict(color="black", dash="dash", width=1))
-             for i in range(2 * d_max)]
-    frames = [[[go.Scatter(y=np.round(vals[:, k], 2) if k < dd else [])
-                for vals in grid[dd, j] for k in range(d_max)]
-               for j in range(len(sigmas))] for dd in d_grid]
+    d_grid, sigmas, x = list(frames.d_grid), list(frames.sigmas), np.asarray(frames.x)
+    D = max(d_grid)
+    colors = mode_colors(D)
+    theory_line = dict(color="black", dash="dash", width=1)
+    style = ([dict(name=f"flow, mode {k + 1}", line=dict(color=colors[k], width=2), legendgroup="flow",
+                   showlegend=k == 0) for k in range(D)]
+             + [dict(name=f"eq. 13, mode {k + 1}", line=theory_line, legendgroup="theory",
+                     showlegend=k == 0) for k in range(D)]
+             + [dict(name="loss, flow", line=dict(color="#1f77b4", width=2), xaxis="x2", yaxis="y2",
+                     showlegend=False),
+                dict(name="loss, eq. 13", line=theory_line, xaxis="x2", yaxis="y2", showlegend=False),
+                dict(name="rank, flow", line=dict(color="firebrick", width=2, shape="hv"),
+                     xaxis="x3", yaxis="y3", showlegend=False),
+                dict(name="rank, eq. 13", line=dict(theory_line, shape="hv"), xaxis="x3", yaxis="y3",
+                     showlegend=False)])
+    style[0]["name"], style[D]["name"] = "gradient flow", "eq. 13 (closed form)"
+    xs = _round_sig(x)
+    for st in style:
+        st.update(x=xs, mode="lines")
+
+    def traces(f):
+        modes = [_round_sig(f.s2[:, k]) if k < f.d else [] for k in range(D)]
+        modes += [_round_sig(f.s2_theory[:, k]) if k < f.d else [] for k in range(D)]
+        return [go.Scatter(y=y) for y in modes + [_round_sig(f.loss), _round_sig(f.loss_theory),
+                                                  np.asarray(f.rank, np.int8),
+                                                  np.asarray(f.rank_theory, np.int8)]]
+
+    rows = [[traces(frames.frames[d, j]) for j in range(len(sigmas))] for d in d_grid]
+    lam1 = max(float(f.values[0]) for f in frames.frames.values())
+    button_layout = []
+    for d in d_grid:
+        lo = min(float(np.min(f.loss)) for (dd, _), f in frames.frames.items() if dd == d)
+        hi = max(float(np.max(f.loss)) for (dd, _), f in frames.frames.items() if dd == d)
+        pad = 0.05 * (hi - lo)
+        button_layout.append({"yaxis2.range": [lo - pad, hi + pad], "yaxis3.range": [-0.4, d + 0.6]})
+    grid = make_subplots(rows=3, cols=1, shared_xaxes=True, vertical_spacing=0.04,
+                         row_heights=[0.5, 0.25, 0.25]).layout
+    axes = {k: grid[k].to_plotly_json() for k in ("xaxis", "xaxis2", "xaxis3", "yaxis", "yaxis2", "yaxis3")}
+    axes["xaxis3"].update(title="rescaled time t / τ₁", range=[0.0, float(x[-1])])
+    axes["yaxis"].update(title="s_k(t)²", range=[0.0, 1.05 * lam1])
+    axes["yaxis2"].update(title="loss ¼‖WWᵀ − M*‖²")
+    axes["yaxis3"].update(title="rank (past ½ height)", dtick=5 if D > 10 else 1)
     return slider_figure(
-        frames, [f"{s:.0e}" for s in sigmas], buttons=list(d_grid), caption=caption, title=title,
+        rows, [f"{s:.0e}" for s in sigmas], buttons=d_grid, caption=caption, title=title,
         label="σ = ", button_label="d = ", trace_style=style, height=height,
         active=len(sigmas) // 2 if active is None else active,
-        active_button=min(1, len(d_grid) - 1) if active_d is None else active_d,
-        layout=dict(xaxis=dict(title="rescaled time t / τ₁", range=[0, x_max]),
-                    yaxis=dict(title="s_k(t)²", range=[0, y_max])),
+        active_button=len(d_grid) - 1 if active_d is None else active_d,
+        button_layout=button_layout,
+        # the legend sits level with the buttons, never over a curve
+        layout=dict(**axes, legend=dict(orientation="h", x=1.0, xanchor="right", y=1.0, yanchor="bottom")),
     )

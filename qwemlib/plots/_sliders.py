@@ -31,8 +31,16 @@ def _restyle(traces: Sequence[go.BaseTraceType]) -> dict:
     data = [t.to_plotly_json() for t in traces]
     keys = sorted({k for d in data for k in d} - {"type"})
     # plain lists: plotly.js does not decode numpy's base64 arrays inside button arguments
-    return {k: [np.asarray(d[k]).tolist() if isinstance(d.get(k), (list, tuple, np.ndarray))
+    return {k: [_plain(d[k]) if isinstance(d.get(k), (list, tuple, np.ndarray))
                 else d.get(k) for d in data] for k in keys}
+
+
+def _plain(values) -> list:
+    """``values`` as a JSON list; float32 entries by their shortest repr (``0.1``, not ``0.10000000149``)."""
+    a = np.asarray(values)
+    if a.dtype == np.float32:
+        return [float(str(v)) for v in a.ravel()] if a.ndim == 1 else [_plain(r) for r in a]
+    return a.tolist()
 
 
 def slider_figure(
@@ -49,6 +57,7 @@ def slider_figure(
     button_label: str = "",
     active_button: int = 0,
     trace_style: Sequence[dict] | None = None,
+    button_layout: Sequence[dict] | None = None,
 ) -> go.Figure:
     """A figure with a slider over precomputed frames: the book's stand-in for a live widget.
 
@@ -73,8 +82,11 @@ def slider_figure(
         button_label: the buttons' prefix, e.g. ``"d = "``; the slider then reads
             ``"d = 5,  σ = ..."``.
         active_button: the button shown first (grid only).
-        trace_style: per-trace properties (names, colours, ``x0``/``dx``) given to the
-            displayed traces only, so that the frames can carry just their data.
+        trace_style: per-trace properties (names, colours, ``x``, ``x0``/``dx``, axes) given to
+            the displayed traces only, so that the frames can carry just their data.
+        button_layout: per button, layout that the button also sets (dotted paths, e.g.
+            ``{"yaxis3.range": [0, 5]}``: axis ranges that depend on the second parameter);
+            the active button's is applied to the initial figure.
 
     Used in: book/04_stepwise.md (through ``qwemlib.plots._dynamics``).
     """
@@ -96,6 +108,10 @@ def slider_figure(
         raise ValueError(f"active={active} is not a frame index (0..{len(values) - 1})")
     if not 0 <= active_button < len(rows):
         raise ValueError(f"active_button={active_button} is not a button index (0..{len(rows) - 1})")
+    if button_layout is not None and (not grid or len(button_layout) != len(rows)):
+        raise ValueError(f"button_layout needs one dict per button ({len(rows) if grid else 0}); "
+                         f"got {len(button_layout)}")
+    extra = [dict(b) for b in button_layout] if button_layout is not None else [{} for _ in rows]
     labels = [str(v) for v in values]
     if not grid:
         fig = go.Figure(data=_styled(rows[0][active], trace_style),
@@ -124,10 +140,12 @@ def slider_figure(
             type="buttons", direction="right", x=0.0, xanchor="left", y=1.0, yanchor="bottom",
             pad=dict(b=8), showactive=True, active=b0,
             buttons=[dict(label=f"{button_label}{v}", method="update",
-                          args=[_restyle(rows[b][active]), {"sliders": [slider(b)]}])
+                          args=[_restyle(rows[b][active]), {"sliders": [slider(b)], **extra[b]}])
                      for b, v in enumerate(buttons)],
         )],
     )
+    if extra[b0]:
+        fig.update_layout(extra[b0])
     add_caption(fig, caption, title=title)
     fig.update_layout(margin=dict(t=140))  # room for the buttons above the plot
     return fig

@@ -1,0 +1,124 @@
+"""Load book/04's sigma x d slider page from a local server, time it, and screenshot the figure.
+
+``python tools/screenshot_slider.py [--site _build/html] [--page book/04_stepwise.html] [--d 20]``
+
+Serves ``--site`` (a built book: ``tools/build_book.py``) with ``http.server`` on
+127.0.0.1, opens ``--page`` in Debian's Chromium driven by Playwright (the browser the
+tests use: ``tests/conftest.py``), and prints
+
+* the page's size (its HTML, and every byte the browser fetched for it);
+* the load time: from navigation start to the ``load`` event, and to the moment the
+  slider figure (the plotly figure with a slider and buttons) has drawn its panels;
+
+(each the median of ``--repeat`` cold loads, with the main thread's busy time from the
+DevTools protocol, which a loaded machine stretches less than the wall time); then it
+clicks the ``d = <d>`` button (the slider stays at its middle value) and saves the figure
+alone as ``_build/screenshots/04_stepwise__slider_d<d>.png``. Exit status 1 if the page
+or the figure is missing. Used for issue 15.5 (the slider a reader learns from).
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import http.server
+import os
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = Path(os.environ.get("QWEM_CHROMIUM", "/usr/bin/chromium"))
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--no-first-run", "--disable-dev-shm-usage"]
+FIGURE = ".js-plotly-plot:has(.slider-container):has(.updatemenu-container)"
+
+
+class _Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+def _load(browser, url: str) -> dict:
+    """One cold load (fresh context, empty cache): wall times, main-thread work, bytes fetched."""
+    ctx = browser.new_context(viewport={"width": 1280, "height": 1000})
+    page = ctx.new_page()
+    fetched: list[int] = []
+    page.on("response", lambda r: fetched.append(len(r.body()) if r.ok else 0))
+    cdp = ctx.new_cdp_session(page)
+    cdp.send("Performance.enable")
+    t0 = time.perf_counter()
+    page.goto(url, wait_until="load")
+    t_load = time.perf_counter() - t0
+    page.wait_for_selector(f"{FIGURE} .main-svg", timeout=60_000)
+    t_fig = time.perf_counter() - t0
+    m = {x["name"]: x["value"] for x in cdp.send("Performance.getMetrics")["metrics"]}
+    return dict(page=page, ctx=ctx, load=t_load, figure=t_fig, bytes=sum(fetched), n=len(fetched),
+                task=m.get("TaskDuration", float("nan")), script=m.get("ScriptDuration", float("nan")))
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--site", type=Path, default=ROOT / "_build" / "html",
+                    help="built book (default: %(default)s)")
+    ap.add_argument("--page", default="book/04_stepwise.html",
+                    help="page under --site (default: %(default)s)")
+    ap.add_argument("--d", type=int, default=20, help="the d button to press (default: %(default)s)")
+    ap.add_argument("--repeat", type=int, default=3, help="cold loads to time (default: %(default)s)")
+    ap.add_argument("--out", type=Path, default=ROOT / "_build" / "screenshots",
+                    help="screenshot folder (default: %(default)s)")
+    args = ap.parse_args(argv)
+    page_file = args.site / args.page
+    if not page_file.exists():
+        print(f"screenshot_slider: {page_file} is missing; build the book first "
+              "(python tools/build_book.py --scale ci)", file=sys.stderr)
+        return 1
+    if not CHROMIUM.exists():
+        print(f"screenshot_slider: {CHROMIUM} is missing (apt-get install chromium, or set QWEM_CHROMIUM)",
+              file=sys.stderr)
+        return 1
+    from playwright.sync_api import sync_playwright
+
+    handler = functools.partial(_Quiet, directory=str(args.site))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{httpd.server_address[1]}/{args.page}"
+    shot = args.out / f"{Path(args.page).stem}__slider_d{args.d}.png"
+    runs = []
+    try:
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
+            for i in range(max(1, args.repeat)):
+                r = _load(browser, url)
+                runs.append(r)
+                if i < args.repeat - 1:
+                    r["ctx"].close()
+            page = runs[-1]["page"]
+            fig = page.locator(FIGURE).first
+            if fig.count() == 0:
+                print(f"screenshot_slider: no slider figure with buttons on {args.page}", file=sys.stderr)
+                return 1
+            fig.scroll_into_view_if_needed()
+            fig.locator(".updatemenu-button", has_text=f"d = {args.d}").first.click()
+            page.wait_for_timeout(500)
+            shot.parent.mkdir(parents=True, exist_ok=True)
+            fig.screenshot(path=str(shot))
+            browser.close()
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    med = {k: float(np.median([r[k] for r in runs])) for k in ("load", "figure", "task", "script")}
+    print(f"screenshot_slider: {args.page}: HTML {page_file.stat().st_size / 1e6:.2f} MB; "
+          f"{runs[-1]['n']} responses, {runs[-1]['bytes'] / 1e6:.2f} MB fetched in all")
+    print(f"screenshot_slider: median of {len(runs)} cold loads: load event {med['load']:.2f} s, "
+          f"slider figure drawn {med['figure']:.2f} s; main-thread work {med['task']:.2f} s "
+          f"(script {med['script']:.2f} s); load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+    print(f"screenshot_slider: saved {shot}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
