@@ -14,7 +14,16 @@ index pages) the test asserts:
 * no failed requests, no HTTP status >= 400, and no request to any host but 127.0.0.1;
 * every plotly figure is drawn (``.js-plotly-plot .main-svg``);
 * every math element is typeset by MathJax (``mjx-container``);
-* every internal link points to an existing file (and, with ``#anchor``, an existing id).
+* every internal link points to an existing file (and, with ``#anchor``, an existing id);
+* no visible raw TeX: no text node outside ``<script>``, ``<code>``, code-cell inputs and
+  MathJax's output holds ``$...\\command``, ``\\(``, ``\\[`` or an unrendered ``{math}``
+  role or directive (a ``$`` that dollarmath did not pair is shown as typed);
+* no figure or image (``img``, plotly div, ``svg``) in the page body that is laid out with
+  zero width or height, and no ``img`` that did not load;
+* no ``<pre>`` in the page body (code cells, their outputs, literal blocks) whose content
+  is wider than the block (``scrollWidth > clientWidth``): a line that scrolls sideways.
+  Chapter code stays within 88 characters (``tools/chapter_stats.py --check``), which is
+  what a code block holds at the 1280-pixel viewport (``book/_static_offline/qwem.css``).
 
 Each chapter's Binder button opens that chapter's own ``.md`` in JupyterLab, in the
 repository the build was pointed at, and there is no Colab button (Colab cannot open
@@ -58,8 +67,8 @@ PAGES = _toc_pages()
 
 
 def _inputs() -> list[Path]:
-    pats = ["book/*.md", "book/*.bib", "_config.yml", "_toc.yml", "qwemlib/*.py", "tools/*.py",
-            "data/results/*/*"]
+    pats = ["book/*.md", "book/*.bib", "book/_static_offline/*.css", "_config.yml", "_toc.yml",
+            "qwemlib/*.py", "tools/*.py", "data/results/*/*"]
     return [p for pat in pats for p in ROOT.glob(pat)]
 
 
@@ -93,6 +102,60 @@ def server(site):
 
 def _ids(path: Path) -> set[str]:
     return set(re.findall(r'\bid="([^"]+)"', path.read_text(encoding="utf-8", errors="replace")))
+
+
+# What a reader would see rendered wrongly (issue 15.4). Runs after MathJax and plotly
+# are done; returns the offending raw-TeX texts, zero-size figures and over-wide <pre>s.
+RENDER_PROBE = r"""() => {
+  const visible = el => el.getClientRects().length > 0
+      && getComputedStyle(el).visibility !== 'hidden';
+  const tex = /\$[^$]*\\[A-Za-z]+|\\\(|\\\[|\{math\}/;
+  const raw_tex = [];
+  const walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let n = walk.nextNode(); n; n = walk.nextNode()) {
+    const el = n.parentElement;
+    if (!el || !tex.test(n.data)) continue;
+    if (el.closest('script, style, textarea, noscript, code, mjx-container, .cell_input')) continue;
+    if (el.closest('.highlight') && !el.closest('.cell_output')) continue;  // literal blocks
+    if (!visible(el)) continue;
+    const m = n.data.match(tex);
+    raw_tex.push(n.data.slice(Math.max(0, m.index - 30), m.index + 60).replace(/\s+/g, ' '));
+  }
+  const body = document.querySelector('article.bd-article') || document.body;
+  const zero_size = [];
+  for (const el of body.querySelectorAll('img, .plotly-graph-div, svg')) {
+    if (!el.getClientRects().length) continue;   // not laid out (display: none, closed <details>)
+    const r = el.getBoundingClientRect();
+    const name = el.tagName.toLowerCase() + (el.id ? '#' + el.id : '')
+        + (el.getAttribute('class') ? '.' + el.getAttribute('class').split(' ')[0] : '');
+    if (r.width < 1 || r.height < 1) zero_size.push(`${name} ${r.width}x${r.height}`);
+    else if (el.tagName === 'IMG' && !(el.complete && el.naturalWidth > 0))
+      zero_size.push(`${name} not loaded (${el.getAttribute('src')})`);
+  }
+  const wide = [];
+  for (const pre of body.querySelectorAll('pre')) {
+    if (!visible(pre) || pre.scrollWidth <= pre.clientWidth) continue;
+    const cs = getComputedStyle(pre);
+    const probe = document.createElement('span');
+    probe.style.font = cs.font;
+    probe.style.whiteSpace = 'pre';
+    probe.textContent = 'x'.repeat(100);
+    pre.appendChild(probe);
+    const ch = probe.getBoundingClientRect().width / 100;
+    probe.remove();
+    const room = pre.clientWidth - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight);
+    const lines = pre.textContent.split('\n').filter(l => l.length * ch > room);
+    wide.push({where: pre.closest('.cell_output') ? 'output' : 'code',
+               fits: Math.floor(room / ch), lines: lines.map(l => l.length),
+               first: (lines[0] || '').slice(0, 100)});
+  }
+  return {raw_tex, zero_size, wide};
+}"""
+
+
+def render_problems(page) -> dict:
+    """Raw TeX, zero-size figures and over-wide ``<pre>`` blocks on a loaded, typeset page."""
+    return page.evaluate(RENDER_PROBE)
 
 
 @pytest.mark.parametrize("page_path", PAGES)
@@ -152,6 +215,7 @@ def test_page(page_path, site, server, browser):
     SHOTS.mkdir(parents=True, exist_ok=True)
     shot = SHOTS / (page_path.replace("/", "__").removesuffix(".html") + ".png")
     page.screenshot(path=str(shot), full_page=True)
+    problems = render_problems(page)
 
     # internal links resolve to files (and anchors) that exist
     page_url = page.url   # after any redirect (index.html -> book/intro.html)
@@ -176,6 +240,42 @@ def test_page(page_path, site, server, browser):
     assert not failed, f"{page_path}: failed requests: {failed}"
     assert not bad_status, f"{page_path}: HTTP errors: {bad_status}"
     assert not broken, f"{page_path}: broken internal links: {sorted(set(broken))}"
+    assert not problems["raw_tex"], f"{page_path}: raw TeX shown as text: {problems['raw_tex']}"
+    assert not problems["zero_size"], f"{page_path}: figures of zero size: {problems['zero_size']}"
+    wide = problems["wide"]
+    assert not wide, (f"{page_path}: {len(wide)} blocks with {sum(len(w['lines']) for w in wide)} "
+                      f"lines wider than the block: {wide}")
+
+
+def test_render_probe_catches_each_fault(browser):
+    """The raw-TeX, zero-size and overflow checks fail on a page with each fault, and stay
+    quiet on the same content rendered right (TeX in <code>, a code cell's input or
+    MathJax's output; a figure with a size; a line that fits)."""
+    bad = r"""<article class="bd-article" style="width: 400px">
+      <p>eq. 3 is exactly $\frac14\lVert W\rVert^2</p><ul><li>2\sum_{ij} x$.</li></ul>
+      <p>inline \(x\) left as typed</p><p>display \[y\] left as typed</p>
+      <p>a role {math}`z` not parsed</p>
+      <p>fine: <code>$\alpha$</code>, <mjx-container>$\beta$</mjx-container>, 5 $ and $ 6</p>
+      <div class="cell_input"><div class="highlight"><pre>t = "$\lambda$"</pre></div></div>
+      <div class="plotly-graph-div" style="width: 100%; height: 0"></div>
+      <svg width="0" height="20"></svg><svg width="40" height="20"></svg>
+      <img alt="missing figure" src="missing.png">
+      <div class="cell_output"><pre style="overflow: auto">short
+""" + "x" * 200 + """
+</pre></div>
+      <pre style="overflow: auto">fits</pre>
+    </article>"""
+    ctx = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = ctx.new_page()
+    page.set_content(bad)
+    found = render_problems(page)
+    ctx.close()
+    # the $ pair split by a list, \(, \[, {math}; not the TeX in <code>, MathJax or a cell
+    assert len(found["raw_tex"]) == 4, found["raw_tex"]
+    assert all(t.count("\\") or "{math}" in t for t in found["raw_tex"])
+    assert len(found["zero_size"]) == 3, found["zero_size"]  # plotly div, svg, img not loaded
+    assert [w["where"] for w in found["wide"]] == ["output"], found["wide"]
+    assert found["wide"][0]["lines"] == [200] and found["wide"][0]["fits"] < 200
 
 
 def test_math_and_plotly_share_a_page(site, server, browser):
