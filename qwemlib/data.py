@@ -29,7 +29,6 @@ Used by: :mod:`qwemlib.corpus`, :mod:`qwemlib.evaluate`, every chapter.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import shutil
 import sys
@@ -203,11 +202,7 @@ def sha256_of(file: Path, chunk: int = 1 << 22) -> str:
     st = os.stat(file)
     key = (os.path.abspath(file), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
     if key not in _VERIFIED:
-        h = hashlib.sha256()
-        with open(file, "rb") as fh:
-            while block := fh.read(chunk):
-                h.update(block)
-        _VERIFIED[key] = h.hexdigest()
+        _VERIFIED[key] = _io.sha256_file(file, chunk)
     return _VERIFIED[key]
 
 
