@@ -1,8 +1,11 @@
 """Benchmark files: the analogy set and the word-similarity sets (paper, Appendix A.4).
 
 Registry names (:data:`DATASET_NAMES`) resolve through :func:`qwemlib.data.path`; any
-other argument is a path. Words are lower-cased; a malformed line is an error that
-names the file and the line.
+other argument is a path. Files are strict UTF-8 (a byte-order mark is dropped; any other
+encoding is an error naming the file, line and byte offset, with the ``iconv`` fix). Words
+are lower-cased; a malformed line is an error that names the file and the line and says
+what to fix. No data line is ever dropped as a header: a header is recognised by its
+content (tests/test_faults_evaluate.py holds every malformed-file case).
 """
 
 from __future__ import annotations
