@@ -20,6 +20,7 @@ Used in: README.md (the quick start; qwem is its console script, pyproject.toml)
 from __future__ import annotations
 
 import argparse
+import contextlib
 import errno
 import math
 import re
@@ -66,7 +67,7 @@ def _number(kind, minimum, what):
         try:
             v = kind(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not {what}") from None
+            raise argparse.ArgumentTypeError(f"{text!r}: must be {what}") from None
         if (kind is float and not (math.isfinite(v) and v > 0)) or v < minimum:
             raise argparse.ArgumentTypeError(f"{text!r}: must be {what}")
         return v
@@ -84,27 +85,30 @@ def _preset_from_args(args):
 
     p = config.preset(args.scale)
     over = {f: getattr(args, f) for f in _PRESET_FIELDS if getattr(args, f, None) is not None}
-    if over.get("corpus") is not None and over["corpus"] != p.corpus:
-        # the preset's description is about its own corpus: not about this one
-        over["description"] = (f"the corpus {over['corpus']} (given with --corpus; the other sizes "
-                               f"from preset {p.name!r}), not the preset's {p.corpus}")
+    if _own_corpus(args, p):  # the preset's description is about its own corpus, not this one
+        over["description"] = f"the corpus {over['corpus']} (given with --corpus; the other sizes " \
+                              f"from preset {p.name!r}), not the preset's {p.corpus}"
     return config.preset(p.name, **over) if over else p
+
+
+def _own_corpus(args, p) -> bool:
+    from . import config
+
+    return getattr(args, "corpus", None) not in (None, config.preset(p.name).corpus)
 
 
 def _label(args, p) -> str:
     """The default output folder's name: the preset's, or the corpus's when --corpus overrides it."""
     from . import config
 
-    if getattr(args, "corpus", None) is None or args.corpus == config.preset(p.name).corpus:
+    if not _own_corpus(args, p):
         return p.name
     name = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(str(args.corpus).rstrip("/\\")).stem).strip("._") or "corpus"
     return f"corpus-{name}" if name in config.PRESETS else name
 
 
 def _caption(args, p) -> str:
-    from . import config
-
-    if getattr(args, "corpus", None) is None or args.corpus == config.preset(p.name).corpus:
+    if not _own_corpus(args, p):
         return p.caption()
     return (f"corpus {p.corpus} (not a preset's; sizes from preset '{p.name}'): V = {p.vocab:,}, "
             f"d = {p.dim}, window {p.window} each side")
@@ -146,14 +150,16 @@ def _is_write_error(exc: OSError, out: Path) -> bool:
     return bool(exc.filename) and Path(out).resolve() in Path(str(exc.filename)).resolve().parents
 
 
-def _write_error(exc: OSError, out: Path) -> _Fail:
+def _write_error(exc: OSError, out: Path, ckdir: Path | None = None) -> _Fail:
     why = exc.strerror or str(exc)
     what = ("free some space or choose another --out" if exc.errno in (errno.ENOSPC, errno.EDQUOT)
             else "choose another --out or fix its permissions")
     name = f" ({exc.filename})" if exc.filename else ""
+    kept = ""
+    if ckdir is not None and any(Path(ckdir).glob("*.ckpt.npz")):
+        kept = f"; the checkpoints in {ckdir}/ are kept: then rerun with --resume (same options)"
     return _Fail(f"writing the outputs{name} failed ({why}); nothing of this run was kept in {out}/ "
-                 f"(its earlier files are untouched): {what}")
-
+                 f"(its earlier files are untouched): {what}{kept}")
 
 
 def _cmd_solve(args, argv) -> int:
@@ -185,8 +191,8 @@ def _cmd_train(args, argv) -> int:
     out = args.out or Path("_build") / "train" / _label(args, p)
     losses = ("qwem", "sgns") if args.loss == "both" else (args.loss,)
     ckdir = out / "checkpoints"
-    with _io.RunFolder(out, keep=("checkpoints",)) as run:  # checked now, before any compute
-        _io.check_writable(ckdir)
+    with _io.RunFolder(out, keep=("checkpoints",)) as run, _removed_if_empty(ckdir):
+        _io.check_writable(ckdir)  # checked now, before any compute
         if args.resume and not any((ckdir / f"{loss}.ckpt.npz").exists() for loss in losses):
             raise _Fail(f"--resume: no checkpoint in {ckdir}/ for --loss {args.loss}; run the command "
                         "without --resume (or give the --out of the interrupted run)")
@@ -206,29 +212,36 @@ def _cmd_train(args, argv) -> int:
                 print(f"checkpoints in {ckdir}/: {', '.join(saved)}; resume with:\n  {again}",
                       file=sys.stderr)
             else:
-                print("no checkpoint was written (interrupted before training started); rerun the command",
+                print("no checkpoint was written (interrupted before the first one); rerun the command",
                       file=sys.stderr)
             return 130
         except OSError as exc:
             if isinstance(exc, _io.OutputError) or not _is_write_error(exc, out):
                 raise
-            raise _write_error(exc, out) from exc
+            raise _write_error(exc, out, ckdir) from exc
         try:
             figure = _figure_html(tr, _caption(args, p))
             if figure is not None:
                 _io.atomic_write_text(run.stage / "singular_values.html", figure)
             run.commit(_manifest(argv, args, p, diverged=tr.get("diverged", {})))
         except OSError as exc:
-            raise _write_error(exc, out) from exc
+            raise _write_error(exc, out, ckdir) from exc
     shutil.rmtree(ckdir, ignore_errors=True)  # the run is complete: its checkpoints are spent
     print(f"records: {out}/train-*.npz (manifest.json lists them)")
     if figure is not None:
         print(f"figure: {out / 'singular_values.html'}")
-    if tr.get("diverged"):
-        for key, msg in tr["diverged"].items():
-            print(f"qwem: error: the {key} run diverged: {msg}", file=sys.stderr)
-        return 1
-    return 0
+    for key, msg in tr.get("diverged", {}).items():
+        print(f"qwem: error: the {key} run diverged: {msg}", file=sys.stderr)
+    return 1 if tr.get("diverged") else 0
+
+
+@contextlib.contextmanager
+def _removed_if_empty(folder: Path):
+    try:
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            folder.rmdir()  # only if this run left nothing there
 
 
 def _figure_html(tr, caption) -> str | None:
@@ -241,9 +254,8 @@ def _figure_html(tr, caption) -> str | None:
         print(f"figure not written: {exc.name or 'plotly'} is not installed "
               "(pip install 'qwemlib[book]' for the singular-value figure)")
         return None
-    if not tr["runs"]:
-        return None
-    return plots.training_runs_figure(tr, caption=caption).to_html(include_plotlyjs=True)
+    return plots.training_runs_figure(tr, caption=caption).to_html(include_plotlyjs=True) \
+        if tr["runs"] else None
 
 
 def _needed(p) -> set[str]:
@@ -277,7 +289,6 @@ def _cmd_data(args, argv) -> int:
               "get them as said above, or choose another --scale", file=sys.stderr)
         return 1
     return 0
-
 
 
 def _parents() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
