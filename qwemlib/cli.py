@@ -163,11 +163,13 @@ def _write_error(exc: OSError, out: Path, ckdir: Path | None = None) -> _Fail:
 
 
 def _cmd_solve(args, argv) -> int:
-    from . import _io, experiments
+    from . import _io
 
     p = _preset_from_args(args)
     out = args.out or Path("_build") / "embeddings" / _label(args, p)
-    with _io.RunFolder(out) as run:  # checked now, before any compute
+    with _io.RunFolder(out) as run:  # checked now, before any compute (or heavy import)
+        from . import experiments
+
         print(f"qwem solve: {_caption(args, p)}")
         print(f"  ({p.description})" if p.description else "")
         protocols = tuple(args.protocol or ("original", "pairs"))
@@ -184,15 +186,16 @@ def _cmd_solve(args, argv) -> int:
 
 
 def _cmd_train(args, argv) -> int:
-    from . import _io, experiments
-    from .train import TrainingInterrupted
+    from . import _io
 
     p = _preset_from_args(args)
     out = args.out or Path("_build") / "train" / _label(args, p)
     losses = ("qwem", "sgns") if args.loss == "both" else (args.loss,)
     ckdir = out / "checkpoints"
     with _io.RunFolder(out, keep=("checkpoints",)) as run, _removed_if_empty(ckdir):
-        _io.check_writable(ckdir)  # checked now, before any compute
+        _io.check_writable(ckdir)  # checked now, before any compute (or heavy import)
+        from . import experiments
+
         if args.resume and not any((ckdir / f"{loss}.ckpt.npz").exists() for loss in losses):
             raise _Fail(f"--resume: no checkpoint in {ckdir}/ for --loss {args.loss}; run the command "
                         "without --resume (or give the --out of the interrupted run)")
@@ -204,7 +207,7 @@ def _cmd_train(args, argv) -> int:
                 checkpoint_dir=ckdir, checkpoint_every=args.checkpoint_every or 0, resume=args.resume)
         except KeyboardInterrupt as exc:
             saved = sorted(f.name for f in ckdir.glob("*.ckpt.npz"))
-            where = (f"at step {exc.step} of {exc.steps}" if isinstance(exc, TrainingInterrupted) else "")
+            where = f"at step {exc.step} of {exc.steps}" if hasattr(exc, "steps") else ""
             print(f"\nqwem train: interrupted {where}".rstrip() + "; no outputs were written to "
                   f"{out}/ (its earlier files are untouched)", file=sys.stderr)
             if saved:
@@ -228,8 +231,7 @@ def _cmd_train(args, argv) -> int:
             raise _write_error(exc, out, ckdir) from exc
     shutil.rmtree(ckdir, ignore_errors=True)  # the run is complete: its checkpoints are spent
     print(f"records: {out}/train-*.npz (manifest.json lists them)")
-    if figure is not None:
-        print(f"figure: {out / 'singular_values.html'}")
+    print(f"figure: {out / 'singular_values.html'}" if figure is not None else "figure: none")
     for key, msg in tr.get("diverged", {}).items():
         print(f"qwem: error: the {key} run diverged: {msg}", file=sys.stderr)
     return 1 if tr.get("diverged") else 0
@@ -261,11 +263,9 @@ def _figure_html(tr, caption) -> str | None:
 def _needed(p) -> set[str]:
     from . import data
 
-    names = {"google-analogies", "men", "wordsim353", "simlex999"}
-    corpus = data.CORPORA.get(p.corpus) if hasattr(data, "CORPORA") else None
-    if isinstance(corpus, (tuple, list)):
-        names |= set(corpus)
-    return names & set(data.REGISTRY)
+    shards = data.CORPORA.get(p.corpus)  # a registered local corpus: its shards; else none here
+    shards = set(shards) if isinstance(shards, (tuple, list)) else set()
+    return ({"google-analogies", "men", "wordsim353", "simlex999"} | shards) & set(data.REGISTRY)
 
 
 def _cmd_data(args, argv) -> int:

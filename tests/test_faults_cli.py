@@ -294,6 +294,22 @@ def test_blocked_output_path_fails_before_the_compute(qwem, never, tiny, tmp_pat
 
 
 @fault("disk")
+@pytest.mark.parametrize("cmd", ["solve", "train"])
+def test_blocked_output_path_fails_before_the_heavy_imports(tmp_path, cmd):
+    """The check comes first: no JAX, scipy or corpus import (well under a second)."""
+    f = tmp_path / "afile"
+    f.write_text("mine")
+    code = ("import sys; from qwemlib import cli; "
+            f"rc = cli.main([{cmd!r}, '--out', {str(f / 'sub')!r}]); "
+            "heavy = [m for m in ('jax', 'scipy', 'qwemlib.experiments', 'qwemlib.corpus') "
+            "if m in sys.modules]; "
+            "print(rc, heavy)")
+    r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert r.stdout.split("\n")[0] == "1 []", r.stdout + r.stderr
+    assert f"{f} is a file" in r.stderr and "--out" in r.stderr and f.read_text() == "mine"
+
+
+@fault("disk")
 @pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
 @pytest.mark.parametrize("cmd", ["solve", "train"])
 def test_read_only_folder_fails_before_the_compute(qwem, never, tiny, tmp_path, cmd):
