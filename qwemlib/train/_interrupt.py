@@ -49,7 +49,6 @@ class SigintDeferral:
 
     def __init__(self):
         self.hit = False
-        self.forced = False
         self._old = None
 
     def install(self) -> SigintDeferral:
@@ -61,7 +60,6 @@ class SigintDeferral:
 
     def _handler(self, signum, frame):
         if self.hit:  # the second Ctrl-C: stop now
-            self.forced = True
             raise KeyboardInterrupt
         self.hit = True
 
