@@ -273,7 +273,7 @@ def test_resume_for_other_tokens(tiny, checkpoint):
     ck, before = checkpoint
     ids2 = ids.copy()
     ids2[50:60] = ids2[50:60][::-1]
-    with pytest.raises(T.CheckpointError, match=r"run\.npz.*different tokens"):
+    with pytest.raises(T.CheckpointError, match=r"run\.npz.*different tokens.*resume with that run's corpus"):
         T.train(ids2, off, P, _cfg(steps=20, lr=0.05), resume_from=str(ck), progress=False)
     assert ck.read_bytes() == before
 
@@ -295,3 +295,18 @@ def test_resume_from_a_missing_checkpoint(tiny, tmp_path):
     ids, off, P = tiny
     with pytest.raises(T.CheckpointError, match=r"gone\.npz.*does not exist"):
         T.train(ids, off, P, _cfg(steps=5), resume_from=str(tmp_path / "gone.npz"), progress=False)
+
+
+@fault("cache")
+def test_resume_from_a_checkpoint_with_nan_weights(tiny, checkpoint):
+    """Not reported as a divergence ('use a smaller learning rate') but as a damaged checkpoint."""
+    ids, off, P = tiny
+    ck, before = checkpoint
+    with np.load(ck) as z:
+        arrays = {k: z[k] for k in z.files}
+    arrays["W"][0, 0] = np.nan
+    bad = ck.with_name("nan.npz")
+    np.savez(bad, **arrays)
+    with pytest.raises(T.CheckpointError, match=r"nan\.npz.*1 non-finite weights.*delete it and restart"):
+        T.train(ids, off, P, _cfg(steps=20, lr=0.05), resume_from=str(bad), progress=False)
+    assert ck.read_bytes() == before

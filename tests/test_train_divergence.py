@@ -153,3 +153,9 @@ def test_nan_only_detector_lets_a_divergent_run_finish(backend, steps):
     assert np.all(np.isfinite(res.W)) and np.nanmax(res.objective) > 3 * res.objective[0]
     with pytest.raises(T.TrainingDiverged, match=r"lr=0\.8: use a smaller learning rate, e\.g\. lr=0\.08"):
         T.train(ids, off, P, cfg, progress=False)
+
+
+def test_a_nan_objective_trips_even_with_finite_weights():
+    rec, scales = _records([100, 90, np.nan], [0.01, 1, 1])
+    trip = _replay(D.DivergenceConfig(), scales, rec)
+    assert trip.rule == "non-finite" and trip.step == 20 and "exact objective" in trip.what

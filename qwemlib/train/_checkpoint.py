@@ -89,10 +89,15 @@ def check_resumable(ck: dict, path: str, cfg: TrainConfig, fingerprint: str, sha
                               f"(fields {diff}); resume with the same settings")
     if ck["fingerprint"] != fingerprint:
         raise CheckpointError(f"checkpoint {path!r} was written for different tokens "
-                              "or vocabulary size")
+                              "or vocabulary size; resume with that run's corpus and V, or start "
+                              "afresh without resume_from")
     if ck["W"].shape != tuple(shape):
         raise CheckpointError(f"checkpoint {path!r} has W of shape {ck['W'].shape}, "
                               f"expected {tuple(shape)}")
+    bad = int(np.sum(~np.isfinite(ck["W"])))
+    if bad:  # a diverged run never writes one (its last good checkpoint is kept): a damaged file
+        raise CheckpointError(f"checkpoint {path!r} holds {bad} non-finite weights (NaN or inf); "
+                              "delete it and restart, or resume from an older copy")
 
 
 def save_checkpoint(path: str, W, step: int, key_data, cfg: TrainConfig, fingerprint: str,

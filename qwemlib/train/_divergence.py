@@ -165,13 +165,13 @@ def record_levels(scales: Scales, loss, objective) -> np.ndarray:
     """The level of each record (module docstring): QWEM objective, else loss (+ ``||M*||^2/4``)."""
     loss = np.asarray(loss, np.float64)
     obj = np.asarray(objective, np.float64)
-    if scales.loss == "qwem" and obj.size and np.all(np.isfinite(obj)):
+    if scales.loss == "qwem" and obj.size and np.isfinite(obj[0]):  # recorded (a later nan: diverged)
         return obj
     return loss + (scales.zero_level if scales.loss == "qwem" else 0.0)
 
 
 def _level_name(scales: Scales, objective) -> str:
-    if scales.loss == "qwem" and np.size(objective) and np.all(np.isfinite(objective)):
+    if scales.loss == "qwem" and np.size(objective) and np.isfinite(np.asarray(objective, float)[0]):
         return "exact objective (1/4)||W W^T - M*||^2"
     return "mean batch loss" + (" + ||M*||^2/4" if scales.loss == "qwem" else "")
 
