@@ -499,6 +499,32 @@ def test_ctrl_c_saves_a_checkpoint_and_resume_is_bit_identical(qwem, tiny, tmp_p
 
 
 @fault("interrupt")
+def test_a_real_sigint_mid_chunk_is_deferred_to_the_chunk_end(qwem, tiny, tmp_path, monkeypatch, reference):
+    """SIGINT while the device runs a chunk: the chunk finishes, then the checkpoint is written."""
+    from qwemlib.train import _loop, load_checkpoint
+    real, seen = _loop._make_runner, []
+
+    def make(*a, **k):
+        runner = real(*a, **k)
+
+        def run(W, key, step, nsteps, *rest):
+            if int(nsteps) > 0 and len(seen) < 1 and int(step) == 14:
+                seen.append(int(step) + int(nsteps))
+                os.kill(os.getpid(), signal.SIGINT)  # arrives "during" this chunk
+            return runner(W, key, step, nsteps, *rest)
+        return run
+    monkeypatch.setattr(_loop, "_make_runner", make)
+    out = tmp_path / "out"
+    argv = train_args(tiny, "--checkpoint-every", "7") + ["--out", str(out)]
+    rc, _, err = qwem(*argv)
+    monkeypatch.undo()
+    assert rc == 130 and "resume with:" in err and "Traceback" not in err
+    assert load_checkpoint(str(out / "checkpoints" / "qwem.ckpt.npz"))["step"] == seen[0]  # 18, not 14
+    assert qwem(*argv, "--resume")[0] == 0
+    assert_same_records(out, reference)
+
+
+@fault("interrupt")
 def test_ctrl_c_in_the_second_run_resumes_only_that_one(qwem, tiny, tmp_path, monkeypatch):
     argv = [*train_args(tiny)[:-2], "--loss", "both", "--steps", "40"]
     ref = tmp_path / "ref"
