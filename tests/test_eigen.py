@@ -137,3 +137,109 @@ def test_spectrum_cache(Mind):
     M2[0, 0] += 1.0
     assert eigen.full_spectrum(M2) is not a
     assert eigen.full_spectrum(Mind, cache=False) is not a
+
+
+# ------------------------------------------------------------------ the accuracy criterion
+
+
+def _dense_bulk_case(seed=7, V=600, d=40, mstar_like=False):
+    """V = 600: a geometric top 40, a gap-less bulk right below lambda_d, big negatives.
+
+    ``mstar_like``: the negatives of M* instead (one at -25 lambda_1, deflated, and five
+    between -0.75 and -0.2 lambda_1, below the interval cut of the Chebyshev filter).
+    """
+    rng = np.random.default_rng(seed)
+    Q, _ = np.linalg.qr(rng.standard_normal((V, V)))
+    bulk = np.sort(rng.uniform(-19, 19.5, V - d - 30))[::-1]
+    neg = -rng.uniform(100, 1500, 30)
+    if mstar_like:
+        neg = np.concatenate([[-5000.0], -rng.uniform(40, 150, 5), -rng.uniform(0, 19, 24)])
+    lam = np.concatenate([np.geomspace(200, 20, d), bulk, neg])
+    M = (Q * lam) @ Q.T
+    return 0.5 * (M + M.T), d
+
+
+def within_criterion(values, ref, rel=1e-4):
+    """Issue 15's criterion: every eigenvalue within ``rel * |lambda_1|`` of the reference."""
+    return bool(np.max(np.abs(np.asarray(values) - ref)) <= rel * abs(ref[0]))
+
+
+@pytest.mark.parametrize("sloppy", [{"maxiter": 1}, {"tol": 3e-2}, {"degree": 2, "maxiter": 2}])
+def test_a_sloppy_solve_fails_the_criterion(sloppy):
+    """The 1e-4 lambda_1 criterion has teeth: a solve stopped early fails it, the default passes."""
+    M, d = _dense_bulk_case()
+    w_ref, _ = dense_top(M, d)
+    assert within_criterion(eigen.top_eigenpairs(M, d, method="chebyshev").values, w_ref)
+    bad = eigen.top_eigenpairs(M, d, method="chebyshev", **sloppy)
+    assert not within_criterion(bad.values, w_ref), f"{sloppy} should be too sloppy"
+
+
+@pytest.mark.parametrize("mstar_like", [False, True])
+@pytest.mark.parametrize("options", [{"cut": None}, {"cut": 0.1}, {"rr32": False}, {"lanczos_steps": 30}])
+def test_chebyshev_options_keep_the_criterion(options, mstar_like):
+    """The interval cut (with its reserved columns) and the float32 final product are speed
+    choices only: each setting still meets the criterion on both dense-bulk cases."""
+    M, d = _dense_bulk_case(mstar_like=mstar_like)
+    w_ref, _ = dense_top(M, d)
+    assert within_criterion(eigen.top_eigenpairs(M, d, method="chebyshev", **options).values, w_ref)
+
+
+def test_chebyshev_warm_start():
+    """``start``: the eigenvectors of a nearby matrix as the first starting vectors."""
+    M, d = _dense_bulk_case()
+    E = np.random.default_rng(1).standard_normal(M.shape) * 0.05
+    M2 = M + 0.5 * (E + E.T)
+    w_ref, _ = dense_top(M2, d)
+    warm = eigen.top_eigenpairs(M2, d, method="chebyshev", start=dense_top(M, d)[1])
+    assert within_criterion(warm.values, w_ref)
+
+
+# ------------------------------------------------------------------ bench/bench_eigensolver.py
+
+
+def _bench_module():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "bench" / "bench_eigensolver.py"
+    spec = importlib.util.spec_from_file_location("bench_eigensolver", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_bench_eigensolver_runs_interleaved_at_tiny_V(tmp_path, capsys):
+    """The bench's table, ratios and errors at V = 300 (no timing is asserted)."""
+    import json
+
+    bench = _bench_module()
+    peers = "qwemlib,evr-f64,evx-f32,arpack"
+    try:
+        import jax  # noqa: F401
+
+        peers += ",jax"
+    except ImportError:
+        pass
+    out = tmp_path / "bench.json"
+    assert bench.main(["--synthetic", "--V", "300", "--d", "8", "--repeats", "2", "--peers", peers,
+                       "--json", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "| qwemlib |" in text and "peer / qwemlib" in text and "stated for V = 10,000" in text
+    got = json.loads(out.read_text())
+    assert set(got["rows"]) == set(peers.split(","))
+    assert len(got["round_loads"]) == 2
+    for name, row in got["rows"].items():
+        assert len(row["seconds"]) == 2, name
+        assert row["max_rel_err"] <= 1e-4 and row["subspace_overlap"] > 1 - 1e-4, name
+    assert got["rows"]["qwemlib"]["ratio_to_qwemlib"] == 1.0 and got["verdict"] is None
+
+
+def test_bench_eigensolver_table_flags_a_wrong_solver():
+    """The error column is computed against the float64 reference, so a wrong solver shows."""
+    bench = _bench_module()
+    M, d = _dense_bulk_case(V=200, d=10)
+    solvers = bench.make_solvers(M, d, ["evr-f64"])
+    solvers["wrong"] = (lambda: (np.linalg.eigh(M)[0][:d], np.eye(M.shape[0])[:, :d]), "magnitude")
+    text, rows = bench.table(M, d, solvers, bench.interleaved(solvers, 1, log=lambda *a, **k: None))
+    assert rows["evr-f64"]["max_rel_err"] == 0.0 and rows["wrong"]["max_rel_err"] > 1e-1
+    assert "| wrong | magnitude |" in text and "| NO |" in text

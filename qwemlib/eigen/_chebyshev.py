@@ -9,11 +9,20 @@ from __future__ import annotations
 import numpy as np
 
 
-def rayleigh_ritz64(M, X, d):
-    """Final float64 Rayleigh-Ritz of ``M`` on span(X); top ``d`` Ritz pairs."""
+def rayleigh_ritz64(M, X, d, Mw=None):
+    """Final float64 Rayleigh-Ritz of ``M`` on span(X); top ``d`` Ritz pairs.
+
+    The basis is orthonormalized and the projected matrix diagonalized in float64. With
+    ``Mw`` (a float32 copy of ``M``) the one product ``M Q`` is a float32 gemm (half the
+    time of float64; the eigenvalues move by about ``1e-7 ||M||``, far below a ``1e-4
+    lambda_1`` tolerance); without it the product is in ``M``'s own dtype.
+    """
     Q = _orthonormalize(np.asarray(X, dtype=np.float64), np.float64)
-    M64 = M if M.dtype == np.float64 else M.astype(np.float64)
-    H = Q.T @ (M64 @ Q)
+    if Mw is not None:
+        MQ = (Mw @ Q.astype(Mw.dtype)).astype(np.float64)
+    else:
+        MQ = (M if M.dtype == np.float64 else M.astype(np.float64)) @ Q
+    H = Q.T @ MQ
     H = 0.5 * (H + H.T)
     th, Z = np.linalg.eigh(H)
     th, Z = th[::-1][:d], Z[:, ::-1][:, :d]
@@ -84,8 +93,13 @@ def chebyshev(
     tol=1e-4,
     maxiter=40,
     deflate=True,
-    lanczos_steps=30,
+    lanczos_steps=20,
     dtype=np.float32,
+    cut=0.1,
+    safety=0.25,
+    rr32=True,
+    start=None,
+    first_degree=3,
 ):
     """Chebyshev-filtered subspace iteration (Zhou & Saad 2007) for the top ``d``.
 
@@ -94,23 +108,42 @@ def chebyshev(
        -13,000 at V = 10,000) are *deflated*: the iteration runs on
        ``P M P``, ``P = I - U U^T``. This shrinks the unwanted interval from
        ``[lambda_min, b]`` to about ``[-560, b]`` and speeds convergence about 4x.
-    2. A block of ``k = d + guard`` vectors is multiplied by ``p(PMP)``, the
+       The unwanted interval's lower end is raised further to ``-cut * lambda_max``
+       (``cut=None``: no raise): the few eigenvalues left below it (at the local
+       preset, -660 to -288) are amplified by the filter as well, so ``r`` extra
+       columns (twice the Lanczos Ritz values below it, plus 2) hold them and ``b``
+       is taken at column ``d + guard``, above them; when the block shows as many
+       Ritz values below the cut as reserved columns, the cut is dropped. It applies only
+       when the spectrum left after deflation ends above ``-(1 + 2 cut) lambda_max``,
+       where the filter still grows faster at ``lambda_max`` than anywhere below the
+       cut (farther down, float32 loses the wanted vectors). At the local preset
+       ``cut=0.1`` (``a = -271`` instead of ``-693``) cut the block products by 23 %.
+    2. A block of ``k = d + guard + r`` vectors is multiplied by ``p(PMP)``, the
        degree-``degree`` Chebyshev polynomial bounded by 1 on the unwanted interval
-       ``[a, b]`` (``b``: the block's smallest Ritz value) and growing fast above it,
+       ``[a, b]`` (``b``: the block's smallest Ritz value above the ``r`` reserved
+       columns) and growing fast above it,
        then orthonormalized and Rayleigh-Ritz'ed. Converged leading Ritz pairs are
        locked (no longer filtered). Every product is a BLAS-3 ``gemm`` in ``dtype``
        (float32 by default: about 3x the float64 flop rate here).
-    3. Stop when every top-``d`` Ritz pair has ``||r_j||^2 <= (tol/4) |theta_1| (theta_j - b)``
+    3. Stop when every top-``d`` Ritz pair has ``||r_j||^2 <= safety tol |theta_1| (theta_j - b)``
        (the residual bound ``||r||^2 / gap`` on the eigenvalue error, with the gap
-       estimated by ``theta_j - b`` and a safety factor 4 because that estimate is
-       optimistic when a dense bulk sits right below ``lambda_d``); a final
-       Rayleigh-Ritz in float64 against the original ``M`` gives the result.
+       estimated by ``theta_j - b`` (``b``: the largest so far) and a safety factor ``1/safety`` because that
+       estimate is optimistic when a dense bulk sits right below ``lambda_d``); a final
+       Rayleigh-Ritz in float64 against the original ``M`` gives the result (its one
+       product ``M Q`` in ``dtype`` when ``rr32``, see :func:`rayleigh_ritz64`).
+
+    The first filter has degree ``first_degree`` (its ``b`` comes from a random block, far
+    below ``lambda_d``: a high degree there amplifies the whole bulk). At the local preset
+    (V = 10,000, d = 200) these choices (``cut``, ``first_degree=3``, ``lanczos_steps=20``,
+    ``rr32``) took the block products from 7,896 to about 5,600 columns.
+
+    ``start``: a ``(V, j)`` array whose columns replace the first ``j`` random starting
+    vectors (a warm start from the eigenvectors of a nearby matrix).
     """
     V = M.shape[0]
     rng = np.random.default_rng(seed)
     if guard is None:
         guard = max(20, d // 2)
-    k = min(V - 1, d + guard)
     Mw = M if M.dtype == dtype else M.astype(dtype)
     th_l, res_l, Y_l = _lanczos(Mw, min(lanczos_steps, V - 1), rng)
     top = float(th_l[-1] + res_l[-1])
@@ -129,6 +162,13 @@ def chebyshev(
     a -= 0.05 * abs(a)
     if q:
         a = min(a, 0.0)  # P M P has eigenvalue 0 on span(U)
+    a_full, r = a, 0  # r: columns reserved for the eigenvalues below a
+    # the cut only where no eigenvalue below it would outgrow p(top) = 1 (|lambda - c| <= top - c)
+    if cut is not None and -(1 + 2 * cut) * abs(top) <= a < -cut * abs(top):
+        a = -cut * abs(top)
+        r = 2 * int(np.sum(th_l[q:] < a)) + 2
+    k = min(V - 1, d + guard + r)
+    r = max(0, min(r, k - d - 1))
 
     def op(X):
         if q:
@@ -138,6 +178,9 @@ def chebyshev(
         return Mw @ X
 
     X = rng.standard_normal((V, k)).astype(dtype)
+    if start is not None:  # warm start: e.g. the eigenvectors of a nearby matrix
+        S = np.asarray(start, dtype=dtype).reshape(V, -1)[:, :k]
+        X[:, : S.shape[1]] = S
     if q:
         X -= U @ (U.T @ X)
     X = _orthonormalize(X, dtype)
@@ -145,20 +188,24 @@ def chebyshev(
     L = np.zeros((V, 0), dtype=dtype)  # locked Ritz vectors
     Lth = np.zeros(0)
     tol_abs = tol * abs(top)
-    for _ in range(maxiter):
+    b_gap = -np.inf
+    for it in range(maxiter):
         H = X.T.astype(np.float64) @ Y.astype(np.float64)
         th, Z = np.linalg.eigh(0.5 * (H + H.T))
         th, Z = th[::-1], Z[:, ::-1]
         Zw = Z.astype(dtype)
         X = X @ Zw
         Y = Y @ Zw
-        b = float(th[-1])
+        if r and (np.sum(th < a) >= r or th[k - r - L.shape[1] - 1] < a):
+            a, r = a_full, 0  # more eigenvalues below the cut than reserved: no cut
+        b = float(th[k - r - L.shape[1] - 1])  # above the r columns kept for eigenvalues < a
+        b_gap = max(b_gap, b)  # the gap estimate never widens (b rises as the block converges)
         R = np.linalg.norm((Y - X * th.astype(dtype)[None, :]).astype(np.float64), axis=0)
         need = d - L.shape[1]
-        ok = R[:need] ** 2 <= 0.25 * tol_abs * np.maximum(th[:need] - b, 0.0)
-        if ok.all():
+        ok = R[:need] ** 2 <= safety * tol_abs * np.maximum(th[:need] - b_gap, 0.0)
+        if ok.all() and it:  # neither stop nor lock on the start block: its b says nothing of the gap
             break
-        nlock = int(np.argmin(ok))  # leading converged pairs
+        nlock = int(np.argmin(ok)) if it else 0  # leading converged pairs
         if nlock:
             L = np.hstack([L, X[:, :nlock]])
             Lth = np.concatenate([Lth, th[:nlock]])
@@ -172,7 +219,8 @@ def chebyshev(
         tau = 2.0 / sigma
         X0 = X
         X1 = (Y - c * X) * dtype(sigma / e)
-        for _ in range(2, degree + 1):
+        deg = (first_degree or degree) if it == 0 else degree
+        for _ in range(2, deg + 1):
             sigma_new = 1.0 / (tau - sigma)
             Z1 = op(X1)
             if L.shape[1]:
@@ -187,4 +235,5 @@ def chebyshev(
         Y = op(X)
         if L.shape[1]:
             Y -= L @ (L.T @ Y)
-    return rayleigh_ritz64(M, np.hstack([L, X[:, : d - L.shape[1] + min(guard, 10)]]), d)
+    basis = np.hstack([L, X[:, : d - L.shape[1] + min(guard, 10)]])
+    return rayleigh_ritz64(M, basis, d, Mw if rr32 else None)

@@ -130,7 +130,9 @@ def top_eigenpairs(M, d: int, *, method: str = "auto", seed: int = 0, **options)
       matrix-vector product at a time, memory-bound.
     * ``"chebyshev"``: Chebyshev-filtered subspace iteration, float32 BLAS-3 products,
       float64 Rayleigh-Ritz at the end (options: ``guard``, ``degree``, ``tol``,
-      ``maxiter``).
+      ``maxiter``, ``cut``, ``safety``, ``rr32``, ``lanczos_steps``, ``start`` for a warm
+      start; see ``qwemlib.eigen._chebyshev.chebyshev``). ``tol`` is the target of
+      ``max_j |theta_j - lambda_j| / lambda_1`` (default ``1e-4``).
     * ``"lobpcg"``: ``scipy.sparse.linalg.lobpcg`` (float32 products, float64
       Rayleigh-Ritz at the end); for comparison only.
     * ``"auto"``: ``"dense"`` for ``V <= AUTO_DENSE_MAX_V``, else ``"chebyshev"``.
