@@ -1,22 +1,26 @@
 """Foundation benchmark: from raw Wikipedia to closed-form embeddings, against gensim.
 
-On the local sample's first two shards (about 22 M raw tokens, V = 10,000, d = 200,
-window 16 each side) this prints, in one run:
+On the first ``--shards`` shards of the local sample (V = 10,000, d = 200, window 16
+each side) this prints, in one run:
 
 * tokens per second for tokenizing (both passes) and for co-occurrence counting
   (qwemlib's numba kernel on 1 and 2 threads, and a pure-numpy ``bincount`` peer on
   the first 2 M tokens),
-* seconds for the top-200 eigensolve of M* with ``qwemlib.theory.top_eigenpairs``
-  against scipy's dense ``eigh`` (the peer), and the largest eigenvalue error
-  relative to lambda_1,
-* peak memory (max RSS) of the process,
-* the benchmark rows of svd(M*), svd(PPMI), svd(PMI) and gensim ``Word2Vec``
-  (skip-gram, 5 negatives, subsampling 1e-5, window 16, d = 200, the same
-  vocabulary and tokens, 2 workers, 10 epochs, scored after the first and the last).
+* the top-200 eigensolve of M* with ``qwemlib.eigen.top_eigenpairs`` against the peers of
+  ``bench/bench_eigensolver.py`` (``eigh(subset_by_index)`` with ``evr`` in float64 and
+  ``evx`` in float32, ARPACK ``eigsh(which="LA")``), interleaved, with the ratio and the
+  largest eigenvalue error relative to lambda_1,
+* the closed-form pipeline (tokenize + count on 2 threads + one eigensolve) against
+  gensim ``Word2Vec`` (skip-gram, 5 negatives, subsampling 1e-5, window 16, d = 200,
+  the same vocabulary and tokens, 2 workers, ``--epochs`` epochs, scored after the first
+  and the last): the target (issue 15) is <= 10 % of gensim's wall time for 10 epochs.
+  gensim is handed our tokens, so its time has no tokenizing in it (in its favour),
+* peak memory (max RSS) and the benchmark rows of svd(M*), svd(PPMI), svd(PMI) and gensim.
 
 Usage:
-    python bench/bench_foundation.py [--shards 2] [--vocab 10000] [--dim 200]
-        [--epochs 10] [--skip-gensim] [--json data/bench/foundation.json]
+    python bench/bench_foundation.py [--shards 2] [--vocab 10000] [--dim 200] [--epochs 10]
+        [--eig-peers evr-f64,evx-f32,arpack] [--eig-repeats 1] [--skip-gensim]
+        [--json data/bench/foundation.json]
 """
 
 from __future__ import annotations
@@ -38,6 +42,9 @@ sys.path.insert(0, str(ROOT))
 
 from qwemlib import corpus as corpus_mod  # noqa: E402
 from qwemlib import evaluate, stats, theory  # noqa: E402
+
+sys.path.insert(0, str(ROOT / "bench"))
+import bench_eigensolver  # noqa: E402
 
 
 def peak_rss_gb() -> float:
@@ -66,7 +73,9 @@ def main() -> int:
     ap.add_argument("--window", type=int, default=16)
     ap.add_argument("--epochs", type=int, default=10)
     ap.add_argument("--skip-gensim", action="store_true")
-    ap.add_argument("--skip-dense", action="store_true", help="skip the dense eigh peer")
+    ap.add_argument("--eig-peers", default="evr-f64,evx-f32,arpack",
+                    help="eigensolver peers of bench_eigensolver.py ('' for none)")
+    ap.add_argument("--eig-repeats", type=int, default=1, help="interleaved rounds of the eigensolvers")
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args()
 
@@ -126,23 +135,18 @@ def main() -> int:
     t = time.perf_counter()
     eig = theory.top_eigenpairs(M, args.dim)
     dte = time.perf_counter() - t
-    rows.append((f"top-{args.dim} eigenpairs of M*, qwemlib ({eig.method})", "", f"{dte:.1f} s",
-                 f"lambda_1 = {eig.values[0]:.1f}, lambda_d = {eig.values[-1]:.1f}"))
+    rows.append((f"top-{args.dim} eigenpairs of M*, qwemlib ({eig.method}), in the pipeline", "",
+                 f"{dte:.1f} s", f"lambda_1 = {eig.values[0]:.1f}, lambda_d = {eig.values[-1]:.1f}"))
     res["eig"] = {"method": eig.method, "seconds": dte, "lambda_1": float(eig.values[0]),
                   "lambda_d": float(eig.values[-1])}
-    if not args.skip_dense:
-        import scipy.linalg
-
-        t = time.perf_counter()
-        ref = scipy.linalg.eigh(M, eigvals_only=True)
-        dtd = time.perf_counter() - t
-        top = ref[::-1][: args.dim]
-        err = float(np.max(np.abs(eig.values - top)) / top[0])
-        rows.append(("all eigenvalues of M*, scipy dense eigh (peer)", "", f"{dtd:.1f} s",
-                     f"max |err| / lambda_1 of qwemlib = {err:.1e}; "
-                     f"{int(np.sum(ref > 0)):,} positive, min {ref[0]:.0f}"))
-        res["eig"] |= {"dense_seconds": dtd, "max_rel_err": err, "n_positive": int(np.sum(ref > 0)),
-                       "lambda_min": float(ref[0])}
+    res["closed_form_pipeline_seconds"] = res["tokenize"]["seconds"] + dt2 + dte
+    peers = [p for p in args.eig_peers.split(",") if p.strip()]
+    eig_table = ""
+    if peers:
+        solvers = bench_eigensolver.make_solvers(M, args.dim, ["qwemlib"] + peers)
+        out = bench_eigensolver.interleaved(solvers, args.eig_repeats)
+        eig_table, eig_rows = bench_eigensolver.table(M, args.dim, solvers, out)
+        res["eig"] |= {"peers": eig_rows, "round_loads": out["_loads"]}
 
     # 4. closed forms and their benchmark rows
     def emb(W):
@@ -153,7 +157,7 @@ def main() -> int:
     embs["svd(PPMI)"] = emb(theory.closed_form_embeddings(stats.ppmi(P_ij, P_i), args.dim))
     embs["svd(PMI)"] = emb(theory.closed_form_embeddings(stats.pmi(P_ij, P_i), args.dim))
     del M
-    res["closed_form_total_seconds"] = (res["tokenize"]["seconds"] + dt2 + dte + time.perf_counter() - t)
+    res["ppmi_pmi_seconds"] = time.perf_counter() - t
 
     # 5. gensim Word2Vec on the same tokens
     if not args.skip_gensim:
@@ -185,9 +189,13 @@ def main() -> int:
         res["gensim"] = {"seconds": dtg, "words_per_s": c.n_tokens * args.epochs / dtg}
         rows.append((f"gensim Word2Vec, {args.epochs} epochs, 2 workers (peer)",
                      f"{c.n_tokens * args.epochs / dtg / 1e6:.2f} M words/s", f"{dtg:.1f} s", ""))
-        rows.append(("closed form total (tokenize + count + eigensolve x3)", "",
-                     f"{res['closed_form_total_seconds']:.1f} s",
-                     f"{res['closed_form_total_seconds'] / dtg:.2f} x gensim's wall time"))
+        frac = res["closed_form_pipeline_seconds"] / dtg
+        res["closed_form_vs_gensim"] = {"fraction": frac, "target": 0.10, "met": frac <= 0.10,
+                                        "gensim_epochs": args.epochs}
+        rows.append(("closed-form pipeline (tokenize + count + 1 eigensolve)", "",
+                     f"{res['closed_form_pipeline_seconds']:.1f} s",
+                     f"{100 * frac:.1f} % of gensim's {args.epochs}-epoch wall time (target <= 10 %: "
+                     f"{'met' if frac <= 0.10 else 'not met'})"))
 
     bench_rows = evaluate.benchmark_table(embs)
     res["benchmarks"] = [r.__dict__ for r in bench_rows]
@@ -203,6 +211,10 @@ def main() -> int:
     print("  ".join(h.ljust(w[i]) for i, h in enumerate(["step", "throughput", "time", "notes"])))
     for r in rows:
         print("  ".join(x.ljust(w[i]) for i, x in enumerate(r)))
+    if eig_table:
+        print(f"\nEigensolvers, top {args.dim} of this M* ({args.eig_repeats} interleaved round(s); "
+              "peer / qwemlib > 1: the peer is slower)")
+        print(eig_table)
     print()
     print(evaluate.format_table(bench_rows))
     if args.json:
