@@ -176,9 +176,9 @@ def test_stepwise_grid_three_panels_on_one_time_axis():
     # the loss and rank axes follow the button; the initial layout is the active button's
     lo, hi = 30.0 - 4.0, 30.0
     np.testing.assert_allclose(fig.layout.yaxis2.range, [lo - 0.05 * 4, hi + 0.05 * 4])
-    assert fig.layout.yaxis3.range == (-0.4, 3.6)
+    assert fig.layout.yaxis3.range == (-0.4, 3.6) and fig.layout.yaxis3.dtick == 1
     restyle, relayout = fig.layout.updatemenus[0].buttons[0].args
-    assert relayout["yaxis3.range"] == [-0.4, 1.6]
+    assert relayout["yaxis3.range"] == [-0.4, 1.6] and relayout["yaxis3.dtick"] == 1
     assert restyle["y"][0] == [1.235] * 5                              # short plain lists
     assert restyle["y"][2 * D + 2] == [0, 1, 1, 1, 1]
     with pytest.raises(ValueError, match="button_layout"):

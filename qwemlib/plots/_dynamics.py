@@ -147,14 +147,15 @@ def stepwise_grid(frames, *, caption: str, title: str, active: int | None = None
         lo = min(float(np.min(f.loss)) for (dd, _), f in frames.frames.items() if dd == d)
         hi = max(float(np.max(f.loss)) for (dd, _), f in frames.frames.items() if dd == d)
         pad = 0.05 * (hi - lo)
-        button_layout.append({"yaxis2.range": [lo - pad, hi + pad], "yaxis3.range": [-0.4, d + 0.6]})
+        button_layout.append({"yaxis2.range": [lo - pad, hi + pad], "yaxis3.range": [-0.4, d + 0.6],
+                              "yaxis3.dtick": 5 if d > 10 else 1})
     grid = make_subplots(rows=3, cols=1, shared_xaxes=True, vertical_spacing=0.04,
                          row_heights=[0.5, 0.25, 0.25]).layout
     axes = {k: grid[k].to_plotly_json() for k in ("xaxis", "xaxis2", "xaxis3", "yaxis", "yaxis2", "yaxis3")}
     axes["xaxis3"].update(title="rescaled time t / τ₁", range=[0.0, float(x[-1])])
     axes["yaxis"].update(title="s_k(t)²", range=[0.0, 1.05 * lam1])
     axes["yaxis2"].update(title="loss ¼‖WWᵀ − M*‖²")
-    axes["yaxis3"].update(title="rank (past ½ height)", dtick=5 if D > 10 else 1)
+    axes["yaxis3"].update(title="rank (past ½ height)")
     return slider_figure(
         rows, [f"{s:.0e}" for s in sigmas], buttons=d_grid, caption=caption, title=title,
         label="σ = ", button_label="d = ", trace_style=style, height=height,
