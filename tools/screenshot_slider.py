@@ -2,9 +2,9 @@
 
 ``python tools/screenshot_slider.py [--site _build/html] [--page book/04_stepwise.html] [--d 20]``
 
-Serves ``--site`` (a built book: ``tools/build_book.py``) with ``http.server`` on
-127.0.0.1, opens ``--page`` in Debian's Chromium driven by Playwright (the browser the
-tests use: ``tests/conftest.py``), and prints
+Serves ``--site`` (a built book: ``tools/build_book.py``) with ``python -m http.server``
+on 127.0.0.1 (a separate process), opens ``--page`` in Debian's Chromium driven by
+Playwright (the browser the tests use: ``tests/conftest.py``), and prints
 
 * the page's size (its HTML, and every byte the browser fetched for it);
 * the load time: from navigation start to the ``load`` event, and to the moment the
@@ -22,11 +22,10 @@ or the figure is missing. Used for issue 15.5 (the slider a reader learns from).
 from __future__ import annotations
 
 import argparse
-import functools
-import http.server
 import os
+import socket
+import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -56,9 +55,21 @@ def _browser_cpu() -> dict[int, float]:
     return out
 
 
-class _Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
+def _serve(site: Path) -> tuple[subprocess.Popen, int]:
+    """``python -m http.server`` on a free 127.0.0.1 port serving ``site``; waits until it answers."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1",
+                             "--directory", str(site)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(200):
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return proc, port
+        except OSError:
+            time.sleep(0.05)
+    proc.kill()
+    raise RuntimeError(f"python -m http.server did not start on port {port}")
 
 
 def _load(browser, url: str) -> dict:
@@ -104,10 +115,8 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     from playwright.sync_api import sync_playwright
 
-    handler = functools.partial(_Quiet, directory=str(args.site))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    url = f"http://127.0.0.1:{httpd.server_address[1]}/{args.page}"
+    server, port = _serve(args.site)
+    url = f"http://127.0.0.1:{port}/{args.page}"
     shot = args.out / f"{Path(args.page).stem}__slider_d{args.d}.png"
     runs = []
     try:
@@ -130,15 +139,16 @@ def main(argv: list[str] | None = None) -> int:
             fig.screenshot(path=str(shot))
             browser.close()
     finally:
-        httpd.shutdown()
-        httpd.server_close()
+        server.terminate()
+        server.wait(timeout=10)
     med = {k: float(np.median([r[k] for r in runs])) for k in ("load", "figure", "task", "script", "cpu")}
     print(f"screenshot_slider: {args.page}: HTML {page_file.stat().st_size / 1e6:.2f} MB; "
           f"{runs[-1]['n']} responses, {runs[-1]['bytes'] / 1e6:.2f} MB fetched in all")
     print(f"screenshot_slider: median of {len(runs)} cold loads: load event {med['load']:.2f} s, "
           f"slider figure drawn {med['figure']:.2f} s; main-thread work {med['task']:.2f} s "
-          f"(script {med['script']:.2f} s); Chromium CPU time {med['cpu']:.2f} s (all its processes; "
-          f"what an idle core would take); load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+          f"(script {med['script']:.2f} s); Chromium CPU time {med['cpu']:.2f} s (all its processes, "
+          f"stretched less than the wall time by other load); "
+          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     print(f"screenshot_slider: saved {shot}")
     return 0
 
