@@ -17,6 +17,7 @@ import datetime as _dt
 import json
 import os
 import platform
+import re
 import subprocess
 from collections.abc import Sequence
 from pathlib import Path
@@ -31,6 +32,7 @@ __all__ = [
     "ROOT", "SCHEMA", "TRAIN_RUNS", "TRAIN_RUN_FIELDS", "TRAIN_RUN_OPTIONAL", "train_keys",
     "TRAIN_META_KEYS", "merge_train_meta", "StoredResultError", "results_dir", "stored_path",
     "required_keys", "load_npz", "save_npz", "read_benchmark", "save_benchmark", "write_text",
+    "replace_readme_section",
     "provenance", "stored_meta", "is_modified", "DIRTY_KEY", "CODE_PATHS", "git_commit",
     "git_dirty", "machine", "describe_source"]
 
@@ -144,6 +146,17 @@ def save_npz(path: str | os.PathLike, *, compressed: bool = True, **arrays) -> N
 def write_text(path: str | os.PathLike, text: str) -> None:
     """Write a stored text file (a README) atomically."""
     _io.atomic_write_text(path, text)
+
+
+def replace_readme_section(folder: str | os.PathLike, option: str, section: str) -> None:
+    """Append ``section`` (``"## Appended by `<command>`..."``) to ``<folder>/README.md``, first
+    removing the section an earlier run of the same ``make_results`` ``option`` (e.g.
+    ``--only linear``) appended: the README describes the stored files as they are."""
+    readme = Path(folder) / "README.md"
+    text = readme.read_text() if readme.exists() else ""
+    own = r"\n## Appended by `[^`]*" + re.escape(option) + r"`\n.*?(?=\n## |\Z)"
+    text = re.sub(own, "", text, flags=re.S)
+    write_text(readme, text.rstrip("\n") + "\n" + section)
 
 
 def save_benchmark(path: str | os.PathLike, rows: list[dict], meta: dict) -> None:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,9 +22,16 @@ from pathlib import Path
 import numpy as np
 
 from .. import evaluate as ev
-from .._io import atomic_savez, atomic_write_text
+from .._io import atomic_savez
 from ..config import Preset
-from ..results import StoredResultError, is_modified, load_npz, results_dir, stored_meta
+from ..results import (
+    StoredResultError,
+    is_modified,
+    load_npz,
+    replace_readme_section,
+    results_dir,
+    stored_meta,
+)
 from ._linear import LINEAR_CONSTANTS as _C
 from ._linear import LinearStructure
 
@@ -155,11 +161,7 @@ def run_linear_sgd(preset: Preset, command: str, out_dir: str | Path | None = No
     section = (f"\n## Appended by `{command}`\n\n- {linear_sgd_note(info, meta)}\n- total time {total:.0f} s "
                f"(statistics, top-{preset.dim} eigenpairs, SGD, accuracies); 1-min load average "
                f"{os.getloadavg()[0]:.1f} at end (shared machine)\n")
-    readme = out_dir / "README.md"
-    text = readme.read_text() if readme.exists() else ""
-    # a rerun replaces the previous run's section: the README describes the file as it is
-    text = re.sub(r"\n## Appended by `[^`]*--only linear-sgd`\n.*?(?=\n## |\Z)", "", text, flags=re.S)
-    atomic_write_text(readme, text.rstrip("\n") + "\n" + section)
+    replace_readme_section(out_dir, "--only linear-sgd", section)
     log(f"wrote {out_dir / FILENAME} in {total:.0f} s", flush=True)
     return out_dir / FILENAME
 

@@ -12,19 +12,18 @@ Used in: book/07_linear_structure.md, tools/make_results.py.
 from __future__ import annotations
 
 import os
-import re
 import time
 from pathlib import Path
 
 import numpy as np
 
 from .. import rmt
-from .._io import atomic_write_text
 from ..config import Preset
 from ..results import (
     StoredResultError,
     load_npz,
     read_benchmark,
+    replace_readme_section,
     results_dir,
     save_benchmark,
     save_npz,
@@ -175,9 +174,6 @@ def run_linear_structure(preset: Preset, command: str, out_dir: str | Path | Non
                f"{os.getloadavg()[0]:.1f} at end (shared machine). It adds `base_pr_N`/`base_pr` (the "
                "participation ratio of each random-pair draw's mean difference vector, the null of "
                "localization) and `base_fall` where the earlier file lacked them.\n")
-    readme = out_dir / "README.md"
-    text = readme.read_text() if readme.exists() else ""
-    text = re.sub(r"\n## Appended by `[^`]*--only linear`\n.*?(?=\n## |\Z)", "", text, flags=re.S)
-    atomic_write_text(readme, text.rstrip("\n") + "\n" + section)
+    replace_readme_section(out_dir, "--only linear", section)
     log(f"wrote {out_dir / FILENAME} in {total:.0f} s", flush=True)
     return out_dir / FILENAME
