@@ -22,6 +22,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import shutil
 import tempfile
 import warnings
@@ -47,7 +48,8 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO[Any]]
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    # the writer's pid in the name: a temporary left by a killed process is recognised as stale
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}-", suffix=".tmp", dir=path.parent)
     try:
         os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; give what open() would
         with os.fdopen(fd, mode) as fh:
@@ -161,6 +163,41 @@ def _remove_empty(folders: Sequence[Path]) -> None:
             p.rmdir()
 
 
+_STALE = re.compile(r"[.-](\d+)-[A-Za-z0-9_]+\.tmp$")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # e.g. another user's process: it exists
+        return True
+    return True
+
+
+def remove_stale_temporaries(folder: str | os.PathLike) -> list[Path]:
+    """Remove the temporaries (files and staging folders) that killed processes left in ``folder``.
+
+    :func:`atomic_write` and :class:`RunFolder` put the writer's pid in their temporary
+    names (``.<name>.<pid>-<random>.tmp``); those of a process that no longer runs on this
+    machine (SIGKILL, a crash, a power cut) are removed. Returns what was removed.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    gone = []
+    for p in folder.iterdir():
+        m = _STALE.search(p.name)
+        if p.name.startswith(".") and m and int(m.group(1)) != os.getpid() and not _alive(int(m.group(1))):
+            if p.is_dir():
+                shutil.rmtree(p, ignore_errors=True)
+            else:
+                p.unlink(missing_ok=True)
+            gone.append(p)
+    return gone
+
+
 def sha256_file(path: str | os.PathLike, chunk: int = 1 << 22) -> str:
     """The sha256 of a file's bytes (hex)."""
     h = hashlib.sha256()
@@ -199,8 +236,11 @@ class RunFolder:
 
     def __enter__(self) -> RunFolder:
         self._created = check_writable(self.out)
+        for folder in (self.out, *(self.out / k for k in self.keep)):
+            remove_stale_temporaries(folder)
         try:
-            self.stage = Path(tempfile.mkdtemp(prefix=".qwem-run-", suffix=".tmp", dir=self.out))
+            self.stage = Path(tempfile.mkdtemp(prefix=f".qwem-run-{os.getpid()}-", suffix=".tmp",
+                                               dir=self.out))
         except OSError as exc:
             _remove_empty(self._created)
             raise OutputError(f"cannot write to output folder {self.out} ({exc.strerror or exc}); "

@@ -613,6 +613,7 @@ def test_ctrl_c_while_writing_a_checkpoint_keeps_the_previous_one(qwem, tiny, tm
 
 
 @fault("interrupt")
+@pytest.mark.slow  # a fresh process: JAX import and compile, ~15 s of CPU
 def test_real_sigint_exits_130_with_the_resume_command(tiny, tmp_path):
     out = tmp_path / "out"
     argv = ["train", "--corpus", tiny, "--vocab", "40", "--dim", "3", "--steps", "200000", "--batch", "64",
@@ -633,6 +634,50 @@ def test_real_sigint_exits_130_with_the_resume_command(tiny, tmp_path):
     from qwemlib.train import load_checkpoint
     assert load_checkpoint(str(ck))["step"] > 0
     no_tmp(out)
+
+
+_SLOW_CHUNKS = """
+import sys, time
+from qwemlib.train import _loop
+real = _loop._make_runner
+def make(*a, **k):
+    runner = real(*a, **k)
+    def run(*args):
+        time.sleep(0.05)  # the same steps, slower: the kill lands mid-run
+        return runner(*args)
+    return run
+_loop._make_runner = make
+from qwemlib import cli
+sys.exit(cli.main(sys.argv[1:]))
+"""
+
+
+@fault("interrupt")
+@pytest.mark.slow  # a fresh process: JAX import and compile, ~15 s of CPU
+def test_sigkill_mid_run_loses_nothing_and_the_run_resumes(qwem, tiny, tmp_path):
+    """SIGKILL (no handler runs): no half-written file under a final name; the next run clears
+    the killed run's temporaries and resumes from its last checkpoint to the same records."""
+    out, ref = tmp_path / "out", tmp_path / "ref"
+    argv = [*train_args(tiny)[:-4], "--steps", "3000", "--checkpoint-every", "100", "--loss", "qwem"]
+    before = earlier_solve(qwem, tiny, out)
+    proc = subprocess.Popen([sys.executable, "-c", _SLOW_CHUNKS, *argv, "--out", str(out)], cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    ck = out / "checkpoints" / "qwem.ckpt.npz"
+    deadline = time.monotonic() + 180
+    while not ck.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    proc.kill()
+    proc.communicate(timeout=60)
+    assert proc.returncode == -signal.SIGKILL
+    assert {k: v for k, v in tree(out).items() if k in before} == before  # earlier outputs intact
+    assert [p.name for p in out.glob(".qwem-run-*.tmp")]  # the killed run's staging folder is left...
+    from qwemlib.train import load_checkpoint
+    assert load_checkpoint(str(ck))["step"] % 100 == 0  # ...but never a half-written checkpoint
+    rc, _, err = qwem(*argv, "--out", out, "--resume")
+    assert rc == 0, err
+    no_tmp(out)  # ...and the next run removed it
+    assert qwem(*argv, "--out", ref)[0] == 0
+    assert_same_records(out, ref)
 
 
 # ---------------------------------------------------------------- labels and manifests

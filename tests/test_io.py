@@ -135,3 +135,37 @@ def test_failed_run_leaves_the_folder_as_it_was(tmp_path):
         with _io.RunFolder(fresh):
             raise RuntimeError("before any output")
     assert not (tmp_path / "new").exists()  # the folders this run created are gone
+
+
+def test_temporaries_of_killed_processes_are_removed_and_live_ones_kept(tmp_path):
+    import os
+    import subprocess
+    import sys
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True).stdout.strip()  # a pid that has exited
+    (tmp_path / f".a.npz.{dead}-k3j_x9q.tmp").write_bytes(b"half")
+    (tmp_path / f".qwem-run-{dead}-ab12cd.tmp").mkdir()
+    (tmp_path / f".qwem-run-{dead}-ab12cd.tmp" / "svd_mstar.npz").write_bytes(b"one of three")
+    mine = tmp_path / f".b.npz.{os.getpid()}-zz.tmp"
+    mine.write_bytes(b"being written")
+    keep = [tmp_path / "a.npz.1-x.tmp", tmp_path / "notes.tmp"]  # not ours: no leading dot / no pid
+    for k in keep:
+        k.write_text("user")
+    gone = _io.remove_stale_temporaries(tmp_path)
+    want = [f".a.npz.{dead}-k3j_x9q.tmp", f".qwem-run-{dead}-ab12cd.tmp"]
+    assert sorted(p.name for p in gone) == sorted(want)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([mine.name] + [k.name for k in keep])
+
+
+def test_run_folder_clears_what_a_killed_run_left(tmp_path):
+    import subprocess
+    import sys
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True).stdout.strip()
+    out = tmp_path / "out"
+    (out / "checkpoints").mkdir(parents=True)
+    (out / f".qwem-run-{dead}-q.tmp").mkdir()
+    (out / "checkpoints" / f".qwem.ckpt.npz.{dead}-r.tmp").write_bytes(b"cut")
+    with _io.RunFolder(out, keep=("checkpoints",)) as run:
+        m = run.commit({})
+    assert m["not_of_this_run"] == [] and not list(out.rglob("*.tmp"))
