@@ -15,8 +15,10 @@ Playwright (the browser the tests use: ``tests/conftest.py``), and prints
 (each the median of ``--repeat`` cold loads, with the main thread's busy time from the
 DevTools protocol, which a loaded machine stretches less than the wall time); then it
 clicks the ``d = <d>`` button (the slider stays at its middle value) and saves the figure
-alone as ``_build/screenshots/04_stepwise__slider_d<d>.png``. Exit status 1 if the page
-or the figure is missing. Used for issue 15.5 (the slider a reader learns from).
+alone as ``_build/screenshots/04_stepwise__slider_d<d>.png``. It also reads the page's own
+frames for that button: in every sigma frame the rank staircases (flow and eq. 13) must
+rise one mode at a time to ``d`` (no two steps merged by the grid). Exit status 1 if the
+page or the figure is missing or a staircase jumps. Used for issue 15.5 (the slider a reader learns from).
 """
 
 from __future__ import annotations
@@ -36,6 +38,31 @@ CHROMIUM = Path(os.environ.get("QWEM_CHROMIUM", "/usr/bin/chromium"))
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--no-first-run", "--disable-dev-shm-usage"]
 FIGURE = ".js-plotly-plot:has(.slider-container):has(.updatemenu-container)"
+# In the page's own data: for every sigma frame of the d button, the flow's and eq. 13's
+# rank staircases (traces named "rank, ...") on the shared grid: largest jump, final rank.
+STEPS_PROBE = """(gd, d) => {
+  const kinds = {i1: Int8Array, u1: Uint8Array, i2: Int16Array, i4: Int32Array, f4: Float32Array,
+                 f8: Float64Array};
+  const values = y => {   // frames keep plotly's base64 arrays ({dtype, bdata}) until played
+    if (!y || !y.bdata) return Array.from(y || []);
+    const bytes = Uint8Array.from(atob(y.bdata), c => c.charCodeAt(0));
+    return Array.from(new kinds[y.dtype](bytes.buffer));
+  };
+  const b = gd.layout.updatemenus[0].buttons.findIndex(x => x.label === 'd = ' + d);
+  const names = gd.data.map(t => t.name);
+  const out = [];
+  for (const f of gd._transitionData._frames.filter(f => f.name.startsWith(b + '-'))) {
+    const row = {frame: f.name};
+    for (const who of ['flow', 'eq. 13']) {
+      const y = values(f.data[names.indexOf('rank, ' + who)].y);
+      let jump = 0;
+      for (let i = 1; i < y.length; i++) jump = Math.max(jump, y[i] - y[i - 1]);
+      row[who] = {jump, last: y[y.length - 1]};
+    }
+    out.push(row);
+  }
+  return out;
+}"""
 
 
 def _browser_cpu() -> dict[int, float]:
@@ -137,6 +164,7 @@ def main(argv: list[str] | None = None) -> int:
             page.wait_for_timeout(500)
             shot.parent.mkdir(parents=True, exist_ok=True)
             fig.screenshot(path=str(shot))
+            steps = fig.evaluate(STEPS_PROBE, args.d)
             browser.close()
     finally:
         server.terminate()
@@ -149,8 +177,12 @@ def main(argv: list[str] | None = None) -> int:
           f"(script {med['script']:.2f} s); Chromium CPU time {med['cpu']:.2f} s (all its processes, "
           f"stretched less than the wall time by other load); "
           f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+    ok = bool(steps) and all(r[w]["jump"] == 1 and r[w]["last"] == args.d
+                             for r in steps for w in ("flow", "eq. 13"))
+    print(f"screenshot_slider: d = {args.d} in the page's data, {len(steps)} sigma frames: the rank rises "
+          f"one mode at a time to {args.d} (flow and eq. 13): {ok}")
     print(f"screenshot_slider: saved {shot}")
-    return 0
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":
