@@ -68,6 +68,13 @@ def _svals(W):
 
 
 @jax.jit
+def _top_sval_sq(W):
+    """``s_1^2`` of ``W`` from its ``d x d`` Gram (the divergence check between records: an SVD of
+    ``(V, d)`` took 4.4 s at V = 10,000, d = 200 on this 2-core CPU, the Gram's ``eigvalsh`` far less)."""
+    return jnp.linalg.eigvalsh(W.T @ W)[-1]
+
+
+@jax.jit
 def _objective(W, M):
     """The exact QWEM objective ``(1/4)||W W^T - M*||_F^2`` (eq. 6, g = 1) on the device."""
     return factorization_loss(W, M)

@@ -193,7 +193,7 @@ def weight_bound(cfg: DivergenceConfig, scales: Scales, s1_start: float) -> floa
 def check_weights(cfg: DivergenceConfig, scales: Scales, step: int, s1: float,
                   s1_start: float) -> Trip | None:
     """The weights rule (and a non-finite ``s_1``) at one step."""
-    if not np.isfinite(s1):
+    if np.isnan(s1):  # an infinite s_1 (finite W whose Gram overflows) is the weights rule's
         return Trip(step, "non-finite", float(s1), float("nan"), "the weights W became non-finite")
     bound = weight_bound(cfg, scales, s1_start)
     if s1 * s1 > bound:

@@ -28,7 +28,7 @@ from ..stats import psi_setting1, target_matrix
 from ._checkpoint import _fingerprint, _Records, check_resumable, load_checkpoint, save_checkpoint
 from ._config import TrainConfig, TrainResult
 from ._cpu import CpuRunner, build_cpu_sampler
-from ._device import _default_device, _make_runner, _objective, _svals
+from ._device import _default_device, _make_runner, _objective, _svals, _top_sval_sq
 from ._divergence import DivergenceConfig, Guard
 from ._inputs import _check_corpus, _distributions
 from ._interrupt import SigintDeferral, interrupted
@@ -115,10 +115,14 @@ def _check_writable(path: str) -> None:
 
 
 def _top_singular_value(W) -> float:
-    if isinstance(W, np.ndarray):  # the CPU path: the d x d Gram (BLAS), not an SVD of (V, d)
-        W64 = W.astype(np.float64, copy=False)
-        return float(np.sqrt(max(np.linalg.eigvalsh(W64.T @ W64)[-1], 0.0)))
-    return float(_svals(W)[0])
+    """``s_1`` of ``W`` from the ``d x d`` Gram (float32 products suffice for a threshold)."""
+    if isinstance(W, np.ndarray):  # the CPU path: one BLAS product, no (V, d) copy or SVD
+        with np.errstate(over="ignore", invalid="ignore"):
+            g = (W.T @ W).astype(np.float64)
+        s2 = float(np.linalg.eigvalsh(g)[-1]) if np.all(np.isfinite(g)) else np.inf
+    else:
+        s2 = float(_top_sval_sq(W))
+    return float(np.sqrt(max(s2, 0.0))) if np.isfinite(s2) else np.inf  # finite W, Gram overflowed
 
 
 def _loss_weights(P_ij, P_i, cfg: TrainConfig, fdt):
