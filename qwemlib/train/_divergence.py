@@ -56,6 +56,11 @@ data/results/local/train.npz, checked offline by tests/test_train_divergence.py)
   to one significant digit (per-pair SGD is stable only below ``2 / |lambda|`` of the largest
   eigenvalues of the per-pair Hessian, and a tenth clears a factor-of-a-few overshoot).
 
+End to end at ci (``qwem train --scale ci``, V = 2,000): the defaults (lr 6e-5, 300 steps of
+50k + 50k pairs) trip nothing; lr 3e-3 with 20k + 20k pairs stops QWEM at step 3 (objective
+3.8x its start) and SGNS at step 6 (batch loss up 62 % in 3 records), where the NaN-only rule
+let SGNS run to step 23 and a NaN.
+
 Used in: :func:`qwemlib.train.train` (both backends), tests/test_train_divergence.py,
 tests/test_faults_train.py; book/05_training.md through the stored runs' divergence messages.
 """
