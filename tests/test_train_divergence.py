@@ -4,7 +4,8 @@ divergent runs (caught, where the old NaN-only rule is not); the message's learn
 The stored runs (data/results/{ci,local}/train.npz) are replayed offline: every prefix of their
 records goes through :func:`check_records`, as :func:`train` does after each record. Their scale
 is ``lambda_1`` of ``M*`` (the stored eigenvalues) for both losses: for SGNS that is stricter than
-its own scale (``sum_i ln(1/Q_i)``, 34x ``lambda_1`` at ci), so passing here implies passing there.
+its own scale (``sum_i ln(1/Q_i)``, 34x ``lambda_1`` at ci; at least ``V ln V >= 2 V >= lambda_1``
+for V >= 8 by Jensen), so passing here implies passing there.
 """
 
 from __future__ import annotations
@@ -159,3 +160,12 @@ def test_a_nan_objective_trips_even_with_finite_weights():
     rec, scales = _records([100, 90, np.nan], [0.01, 1, 1])
     trip = _replay(D.DivergenceConfig(), scales, rec)
     assert trip.rule == "non-finite" and trip.step == 20 and "exact objective" in trip.what
+
+
+def test_sgns_scale_is_at_least_lambda_1_bound():
+    """sum_i ln(1/Q_i) >= V ln V (Jensen) >= 2 V >= lambda_1(M*) for V >= 8: the replay's claim."""
+    ids, off = tiny_corpus()
+    P_ij, P_i = brute_force_P(ids, off, L)
+    s = D.theory_scales("sgns", P_i)
+    M = (P_ij - np.outer(P_i, P_i)) / (0.5 * (P_ij + np.outer(P_i, P_i)))
+    assert s.weight_scale >= len(P_i) * np.log(len(P_i)) >= 2 * len(P_i) >= np.linalg.eigvalsh(M)[-1]

@@ -29,7 +29,8 @@ Scales, from the theory where it has one (eq. 3, 5, 11 under Setting 1):
   normalized; the subsampling weights cancel) is smallest at ``x = ln(P_ij / (P_i Q_j))``, so a
   diagonal ``x_ii = |w_i|^2`` at most ``ln(P_ii / (P_i Q_i)) <= ln(1 / Q_i)`` (``P_ii <= P_i``).
   The weights' scale is therefore ``sum_i ln(1 / Q_i)``, which bounds ``||W||_F^2 >= ||W||_2^2``
-  of that minimiser (a loose bound: ~30x the healthy ``s_1^2`` at ci, see below; ``M*``'s
+  of that minimiser (a loose bound: 15,980 = 34 ``lambda_1`` at ci; by Jensen it is at least
+  ``V ln V``, which exceeds ``2 V >= lambda_1`` (``|M*_ij| <= 2``) once ``V >= 8``; ``M*``'s
   ``lambda_1`` would be tighter, as SGNS's quadratic expansion shares ``M*``, but it needs a
   ``V x V`` matrix and an eigensolve an SGNS run otherwise never builds). The level is the mean
   batch loss, the start level the first record's (``~ln 2`` per unit weight at small ``W``):
