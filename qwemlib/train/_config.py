@@ -46,8 +46,10 @@ class TrainConfig:
         checkpoint_every: steps between checkpoints (``0``: only at the end).
         subsample: word2vec's subsampling threshold (eq. 15; ``None`` switches it off).
         neg_power: exponent of the SGNS negative distribution (eq. 17: 0.75).
-        max_loss: a batch loss above this counts as divergence (``None``: automatic,
-            ``1e3 (1 + ||M*||_F^2 / 4)`` for QWEM, ``inf`` for SGNS).
+        max_loss: a batch loss above this counts as divergence, checked at every step inside
+            the fused loop (``None``: automatic, ``1e3 (1 + ||M*||_F^2 / 4)`` for QWEM, ``inf``
+            for SGNS); a coarse ceiling: the rules relative to the run's start and to
+            ``lambda_1`` of ``M*`` are :mod:`qwemlib.train._divergence`'s (``train(divergence=)``).
         grad_path: how the minibatch gradient is formed (:func:`batch_value_and_grad`):
             ``"scatter"`` (autodiff of the batch loss: gather two rows of ``W`` per pair,
             scatter-add two ``d``-vectors per pair), ``"dense"`` (scatter-add one *scalar*
