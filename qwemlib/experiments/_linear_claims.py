@@ -128,7 +128,8 @@ def _localization(ls: LinearStructure) -> list[Verdict]:
         v = judge(_BY_KEY["sec4-localized"], float(np.mean(hit)), detail=(
             f"{sum(hit)} of {n} families; participation ratio {min(pr.values()):.1f}–"
             f"{max(pr.values()):.1f} of d = {ls.D}, random pairs' {PR_PCT}th percentile "
-            f"{min(cut.values()):.1f}–{max(cut.values()):.1f}"))
+            f"{min(cut.values()):.1f}–{max(cut.values()):.1f} (an isotropic random direction: about "
+            f"d/3 = {ls.D / 3:.1f})"))
     single = [share[f] <= SINGLE_MAX for f in fams]
     return [v, judge(_BY_KEY["sec4-not-single"], float(np.mean(single)), detail=(
         f"{sum(single)} of {n} families; largest single-feature share {min(share.values()):.0%}–"
