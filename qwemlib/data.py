@@ -11,7 +11,8 @@ its sha256. :func:`path` looks for it, in order, in
 verifies the checksum, and, if the file is nowhere and has a canonical online
 home, downloads it into the cache (never when ``QWEM_OFFLINE=1``). A missing or
 corrupt file raises an error naming the file, every place looked, and how to get it.
-Downloads go through :mod:`pooch` (retries, temporary file, ``Untar``/``Unzip``):
+Downloads go through :mod:`pooch` (retries, temporary file, ``Untar``/``Unzip``; over
+http(s) a dropped download resumes with a ``Range`` request, :mod:`qwemlib._download`):
 each file is fetched in its published form (MEN as ``MEN.tar.gz``, WordSim353 and
 SimLex-999 as zips) into ``$QWEM_CACHE_DIR/downloads/``, the registry's member is
 extracted, checked against its sha256 and copied to ``$QWEM_CACHE_DIR/data/``.
@@ -39,6 +40,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from . import _io
+from ._download import resuming_download
 
 __all__ = [
     "DataFile", "RemoteCorpus", "REGISTRY", "CORPORA", "MissingDataError", "CorruptDataError",
@@ -249,7 +251,8 @@ def _fetch(entry: DataFile, url: str) -> Path:
     for attempt in (1, 2):
         processor = _processor(entry, fname)
         try:
-            got = fetcher.fetch(fname, processor=processor, progressbar=progress)
+            got = fetcher.fetch(fname, processor=processor, progressbar=progress,
+                                downloader=resuming_download if url.startswith("http") else None)
         except (OSError, EOFError, ValueError, tarfile.TarError, zipfile.BadZipFile) as exc:
             if processor is None and not isinstance(exc, OSError):  # pooch: the hash does not match
                 raise CorruptDataError(

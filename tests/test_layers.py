@@ -19,7 +19,7 @@ MAX_LINES = 400
 
 # Bottom to top. Names on one line share a rank and may not import each other.
 LAYERS: list[tuple[str, ...]] = [
-    ("_io", "_validate", "config"),
+    ("_io", "_download", "_validate", "config"),
     ("data",),
     ("corpus",),
     ("stats",),
