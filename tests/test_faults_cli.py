@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from faults import FullDisk, Proxy
 
 from qwemlib import _io, cli, experiments
 
@@ -89,70 +90,6 @@ def never(monkeypatch):
         raise AssertionError("the compute started before the bad input was reported")
     monkeypatch.setattr(experiments, "closed_form_benchmark", boom)
     monkeypatch.setattr(experiments, "train_and_compare", boom)
-
-
-class _Proxy:
-    def __init__(self, real, **override):
-        self._real, self._override = real, override
-
-    def __getattr__(self, name):
-        return self._override.get(name) or getattr(self._real, name)
-
-
-class _Limited:
-    """A file object whose writes draw on a shared byte budget (then ENOSPC, or ``exc``)."""
-
-    def __init__(self, fh, disk):
-        self._fh, self._disk = fh, disk
-
-    def write(self, data):
-        n = len(data.encode() if isinstance(data, str) else data)
-        if n > self._disk.left:
-            self._disk.hits += 1
-            raise self._disk.exc()
-        self._disk.left -= n
-        return self._fh.write(data)
-
-    def __getattr__(self, name):
-        return getattr(self._fh, name)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return self._fh.__exit__(*exc)
-
-
-class FullDisk:
-    """Make the files ``qwemlib._io`` writes under ``under`` (all: ``None``) fail.
-
-    The first ``skip_files`` such files are written in full; after them ``budget`` bytes
-    in all, then every write raises ``OSError(ENOSPC)`` (or ``KeyboardInterrupt``).
-    """
-
-    def __init__(self, monkeypatch, *, budget=0, under=None, skip_files=0, interrupt=False):
-        self.left, self.under, self.skip, self.hits = budget, under, skip_files, 0
-        self.exc = KeyboardInterrupt if interrupt else (
-            lambda: OSError(errno.ENOSPC, "No space left on device"))
-        names = {}
-
-        def mkstemp(*a, **k):
-            fd, name = tempfile.mkstemp(*a, **k)
-            names[fd] = name
-            return fd, name
-
-        def fdopen(fd, *a, **k):
-            fh = os.fdopen(fd, *a, **k)
-            name = Path(names.pop(fd, ""))
-            if self.under is not None and Path(self.under).resolve() not in name.resolve().parents:
-                return fh
-            if self.skip > 0:
-                self.skip -= 1
-                return fh
-            return _Limited(fh, self)
-
-        monkeypatch.setattr(_io, "tempfile", _Proxy(tempfile, mkstemp=mkstemp))
-        monkeypatch.setattr(_io, "os", _Proxy(os, fdopen=fdopen))
 
 
 # ---------------------------------------------------------------- input: usage errors, exit 2
@@ -337,7 +274,7 @@ def test_unwritable_file_system_fails_before_the_compute(qwem, never, tiny, tmp_
 
     def refuse(*a, **k):
         raise OSError(code, os.strerror(code))
-    monkeypatch.setattr(_io, "tempfile", _Proxy(tempfile, mkstemp=refuse, mkdtemp=refuse))
+    monkeypatch.setattr(_io, "tempfile", Proxy(tempfile, mkstemp=refuse, mkdtemp=refuse))
     args = solve_args(tiny) if cmd == "solve" else train_args(tiny)
     rc, _, err = qwem(*args, "--out", out)
     assert rc == 1 and f"cannot write to output folder {out}" in err and os.strerror(code) in err
@@ -346,7 +283,7 @@ def test_unwritable_file_system_fails_before_the_compute(qwem, never, tiny, tmp_
 
 @fault("disk")
 def test_permission_denied_folder_fails_before_the_compute(qwem, never, tiny, tmp_path, monkeypatch):
-    monkeypatch.setattr(_io, "os", _Proxy(os, access=lambda *a, **k: False))
+    monkeypatch.setattr(_io, "os", Proxy(os, access=lambda *a, **k: False))
     rc, _, err = qwem(*solve_args(tiny), "--out", tmp_path / "x" / "out")
     assert rc == 1 and "not writable" in err and "permission denied" in err and "--out" in err
     assert not (tmp_path / "x").exists()

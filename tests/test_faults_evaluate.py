@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from faults import FullDisk
 
 import qwemlib._io as qio
 from qwemlib.evaluate import (
@@ -338,35 +339,12 @@ def test_load_missing_file_names_it(tmp_path, where):
             r"no embeddings file")
 
 
-class _FullDisk:
-    """A file object whose writes fail with ENOSPC after ``budget`` bytes."""
-
-    def __init__(self, fh, budget: int):
-        self._fh, self._left = fh, budget
-
-    def write(self, data):
-        if len(data) > self._left:
-            raise OSError(errno.ENOSPC, "No space left on device")
-        self._left -= len(data)
-        return self._fh.write(data)
-
-    def __getattr__(self, name):
-        return getattr(self._fh, name)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return self._fh.__exit__(*exc)
-
-
 @pytest.mark.fault("disk")
 @pytest.mark.parametrize("budget", [0, 200])
 def test_save_on_a_full_disk_keeps_the_old_file(tmp_path, monkeypatch, budget):
     path, old = _saved(tmp_path)
     before = path.read_bytes()
-    real_fdopen = os.fdopen
-    monkeypatch.setattr(qio.os, "fdopen", lambda *a, **k: _FullDisk(real_fdopen(*a, **k), budget))
+    FullDisk(monkeypatch, budget=budget)
     with pytest.raises(OSError) as info:
         _emb(d=64).save(path)
     assert info.value.errno == errno.ENOSPC
