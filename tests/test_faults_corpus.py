@@ -128,18 +128,27 @@ def test_file_grown_gets_a_new_key(cache, tmp_path):
     assert again.n_raw_tokens == first.n_raw_tokens + 3
 
 
+def _forge(f, edit) -> None:
+    """Rewrite the token cache of ``f`` (V = 10) with ``edit(arrays)`` applied to its arrays."""
+    path = corpus.cache_root(f) / "ids-V10.npz"
+    with np.load(path) as z:
+        arrays = {k: z[k] for k in z.files}
+    edit(arrays)
+    np.savez(path, **arrays)
+
+
 @pytest.mark.fault("cache")
 def test_legacy_cache_without_key_is_rebuilt(cache, tmp_path):
     f = _txt(tmp_path / "c.txt")
     good = _load(f)
-    path = corpus.cache_root(f) / "ids-V10.npz"
-    with np.load(path) as z:
-        arrays = {k: z[k] for k in z.files}
-    meta = json.loads(str(arrays["meta"]))
-    del meta["key"]
-    arrays["meta"] = np.array(json.dumps(meta))
-    arrays["ids"] = np.zeros_like(arrays["ids"])  # would be served silently before
-    np.savez(path, **arrays)
+
+    def drop_key(arrays):
+        meta = json.loads(str(arrays["meta"]))
+        del meta["key"]
+        arrays["meta"] = np.array(json.dumps(meta))
+        arrays["ids"] = np.zeros_like(arrays["ids"])  # would be served silently before
+
+    _forge(f, drop_key)
     with pytest.warns(UserWarning, match=r"ids-V10.npz does not belong here: .*older qwemlib"):
         got = _load(f)
     assert _same(got, good)
@@ -149,11 +158,7 @@ def test_legacy_cache_without_key_is_rebuilt(cache, tmp_path):
 def test_cache_with_unreadable_meta_is_rebuilt(cache, tmp_path):
     f = _txt(tmp_path / "c.txt")
     good = _load(f)
-    path = corpus.cache_root(f) / "ids-V10.npz"
-    with np.load(path) as z:
-        arrays = {k: z[k] for k in z.files}
-    arrays["meta"] = np.array("{not json")
-    np.savez(path, **arrays)
+    _forge(f, lambda arrays: arrays.update(meta=np.array("{not json")))
     with pytest.warns(UserWarning, match="unreadable meta"):
         assert _same(_load(f), good)
 
@@ -162,11 +167,7 @@ def test_cache_with_unreadable_meta_is_rebuilt(cache, tmp_path):
 def test_forged_cache_with_ids_beyond_V_is_rebuilt(cache, tmp_path):
     f = _txt(tmp_path / "c.txt")
     good = _load(f)
-    path = corpus.cache_root(f) / "ids-V10.npz"
-    with np.load(path) as z:
-        arrays = {k: z[k] for k in z.files}
-    arrays["ids"] = arrays["ids"] + 50
-    np.savez(path, **arrays)
+    _forge(f, lambda arrays: arrays.update(ids=arrays["ids"] + 50))
     with pytest.warns(UserWarning, match=r"does not fit V=10 .*ids up to"):
         assert _same(_load(f), good)
 
