@@ -75,14 +75,20 @@ class RunSpec:
 
 
 _CI = dict(lr=SGD["lr"], batch=SGD["batch"], steps=SGD["steps"])
-#: The local plan (V = 10,000, d = 200, 56.6 M tokens) on the compiled CPU path, each run to
-#: ``t_end ~ 0.25`` (about twice the closed form's half-rise time of mode 200, 0.13) with the
+#: The local plan (V = 10,000, d = 200, 56.6 M tokens) on the compiled CPU path, with the
 #: paper's x0.1 at 75 % of the steps. The stream runs' per-pair step ``lr / B`` is set by the
 #: weights a pair can carry: with uniform negatives (weights up to V^2 = 1e8) ``1e-10`` diverged
-#: at t = 0.15 and ``5e-10`` within two steps, so the paper's sampler (weights up to 1.3e10,
-#: drawn rarely) gets ``4e-11``; SGNS's per-pair step ``2 lr / (B mean G)`` is 0.05 (word2vec's
-#: starting alpha is 0.025). ``"exact"`` is limited instead by its exact quartic term, applied
-#: once per step: ``lambda_1 dt = 2 lr lambda_1 = 0.2`` (lambda_1 = 2,710), hence small batches.
+#: at t = 0.15 and ``5e-10`` within two steps, and the paper's sampler (weights up to 1.3e10,
+#: drawn rarely) diverged at ``4e-11`` (step 113 of 4,032), so it gets ``1e-11``: t_end = 0.06,
+#: as far as 4,032 steps of 1 M + 1 M pairs go at a stable step. SGNS's per-pair step
+#: ``2 lr / (B mean G)`` is 0.05 (word2vec's starting alpha is 0.025); t_end = 0.25.
+#: ``"exact"`` runs to ``t_end = 0.25``, where the noise-free flow from the same start has
+#: top-50 overlap 1.000 and top-200 0.926 (M*'s spectrum in its eigenbasis; lambda_200 -
+#: lambda_201 = 0.04). Its step is limited by the exact terms, applied once per step:
+#: ``2 lr lambda_1 = 0.4`` and ``lr |lambda_min| = 0.79`` (lambda_1 = 2,710, lambda_min =
+#: -10,726) stay below 2. Its noise per unit of t scales as ``lr / B``: 37,000 cells at lr
+#: 3.7e-5 (0.22 s a step, mostly the fixed exact terms) ended at top-200 0.496, so each step now
+#: draws 2 M cells (0.8 s a step, 27x less noise per unit of t).
 _STREAM = dict(batch=1_000_000, backend="cpu-kernel", n_log_records=80, n_analogy_records=16)
 #: preset -> run key -> :class:`RunSpec`; the keys are book/05's.
 PLANS: dict[str, dict[str, RunSpec]] = {
@@ -90,12 +96,12 @@ PLANS: dict[str, dict[str, RunSpec]] = {
            "qwem-w2v": RunSpec("qwem", "word2vec", **_CI),
            "sgns-small": RunSpec("sgns", "gaussian", **_CI),
            "sgns-w2v": RunSpec("sgns", "word2vec", model="word2vec (SGNS)", **_CI)},
-    "local": {"qwem-exact-small": RunSpec("qwem", "gaussian", "exact", lr=3.7e-5, batch=37_000, steps=4360,
+    "local": {"qwem-exact-small": RunSpec("qwem", "gaussian", "exact", lr=7.4e-5, batch=2_000_000, steps=2180,
                                           backend="cpu-kernel", n_log_records=80, n_analogy_records=16,
                                           model="QWEM (SGD, exact terms)"),
               "sgns-small": RunSpec("sgns", "gaussian", lr=5e-5, steps=3226, model="word2vec (SGNS)",
                                     **_STREAM),
-              "qwem-small": RunSpec("qwem", "gaussian", lr=4e-5, steps=4032, model="QWEM (SGD)", **_STREAM)},
+              "qwem-small": RunSpec("qwem", "gaussian", lr=1e-5, steps=4032, model="QWEM (SGD)", **_STREAM)},
 }
 PLANS["full"] = PLANS["local"]
 PLANS["hub"] = PLANS["ci"]  # the ci sizes, streamed (Binder)
