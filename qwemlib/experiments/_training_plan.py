@@ -84,11 +84,13 @@ _CI = dict(lr=SGD["lr"], batch=SGD["batch"], steps=SGD["steps"])
 #: ``2 lr / (B mean G)`` is 0.05 (word2vec's starting alpha is 0.025); t_end = 0.25.
 #: ``"exact"`` runs to ``t_end = 0.25``, where the noise-free flow from the same start has
 #: top-50 overlap 1.000 and top-200 0.926 (M*'s spectrum in its eigenbasis; lambda_200 -
-#: lambda_201 = 0.04). Its step is limited by the exact terms, applied once per step:
-#: ``2 lr lambda_1 = 0.4`` and ``lr |lambda_min| = 0.79`` (lambda_1 = 2,710, lambda_min =
-#: -10,726) stay below 2. Its noise per unit of t scales as ``lr / B``: 37,000 cells at lr
+#: lambda_201 = 0.04). Its noise per unit of t scales as ``lr / B``: 37,000 cells a step at lr
 #: 3.7e-5 (0.22 s a step, mostly the fixed exact terms) ended at top-200 0.496, so each step now
-#: draws 2 M cells (0.8 s a step, 27x less noise per unit of t).
+#: draws 1.35 M cells at lr 5e-5 (0.6 s a step, 27x less noise per unit of t). The step is
+#: limited by the exact terms, applied once per step before the sampled cells: at lr 7.4e-5
+#: (2 M cells) the batch loss went to -inf at step 66; 5e-5 and 6e-5 ran 150 steps (1.35 M cells)
+#: without trouble. At 5e-5, ``2 lr lambda_1 = 0.27`` and ``2 V lr = 1`` (the exact
+#: ``||W^T 1||^2`` term's step along the all-ones direction).
 _STREAM = dict(batch=1_000_000, backend="cpu-kernel", n_log_records=80, n_analogy_records=16)
 #: preset -> run key -> :class:`RunSpec`; the keys are book/05's.
 PLANS: dict[str, dict[str, RunSpec]] = {
@@ -96,7 +98,7 @@ PLANS: dict[str, dict[str, RunSpec]] = {
            "qwem-w2v": RunSpec("qwem", "word2vec", **_CI),
            "sgns-small": RunSpec("sgns", "gaussian", **_CI),
            "sgns-w2v": RunSpec("sgns", "word2vec", model="word2vec (SGNS)", **_CI)},
-    "local": {"qwem-exact-small": RunSpec("qwem", "gaussian", "exact", lr=7.4e-5, batch=2_000_000, steps=2180,
+    "local": {"qwem-exact-small": RunSpec("qwem", "gaussian", "exact", lr=5e-5, batch=1_350_000, steps=3226,
                                           backend="cpu-kernel", n_log_records=80, n_analogy_records=16,
                                           model="QWEM (SGD, exact terms)"),
               "sgns-small": RunSpec("sgns", "gaussian", lr=5e-5, steps=3226, model="word2vec (SGNS)",
