@@ -59,6 +59,26 @@ def test_symmetric_check_names_the_worst_entry_across_row_blocks(monkeypatch):
         validate_counts(C, C.sum(1))
 
 
+def test_symmetric_check_tiles_find_entries_in_either_triangle(monkeypatch):
+    """The tiled scan reports a NaN where it is (lower triangle too) and the worst asymmetry as
+    (i, j) with i <= j, for tile sides that do and do not divide V."""
+    import qwemlib._validate as v
+
+    rng = np.random.default_rng(1)
+    A = rng.standard_normal((11, 11))
+    for block in (7, 64, 2_000_000):
+        monkeypatch.setattr(v, "_BLOCK", block)
+        M = A + A.T
+        M[9, 3] += 2e-3
+        with pytest.raises(ValueError, match=r"\|M\[3,9\] - M\[9,3\]\| = 0\.002"):
+            validate_symmetric(M)
+        M = A + A.T
+        M[8, 2] = np.nan
+        with pytest.raises(ValueError, match=r"non-finite entries \(first at \[8, 2\]"):
+            validate_symmetric(M)
+        validate_symmetric(A + A.T)
+
+
 def test_counts_full_false_skips_the_matrix_scan():
     C = np.array([[0, 1], [2, 0]])  # asymmetric, but only the unigram is checked
     validate_counts(C, np.array([1, 2]), full=False)
