@@ -190,7 +190,9 @@ def chebyshev(
     tol_abs = tol * abs(top)
     b_gap = -np.inf
     for it in range(maxiter):
-        H = X.T.astype(np.float64) @ Y.astype(np.float64)
+        # the iteration's Rayleigh-Ritz in dtype (its Ritz values move by ~1e-6 lambda_1 in
+        # float32; the result's come from rayleigh_ritz64): no (V, k) float64 copies
+        H = (X.T @ Y).astype(np.float64)
         th, Z = np.linalg.eigh(0.5 * (H + H.T))
         th, Z = th[::-1], Z[:, ::-1]
         Zw = Z.astype(dtype)
@@ -200,7 +202,8 @@ def chebyshev(
             a, r = a_full, 0  # more eigenvalues below the cut than reserved: no cut
         b = float(th[k - r - L.shape[1] - 1])  # above the r columns kept for eigenvalues < a
         b_gap = max(b_gap, b)  # the gap estimate never widens (b rises as the block converges)
-        R = np.linalg.norm((Y - X * th.astype(dtype)[None, :]).astype(np.float64), axis=0)
+        Res = Y - X * th.astype(dtype)[None, :]
+        R = np.sqrt(np.einsum("ij,ij->j", Res, Res).astype(np.float64))
         need = d - L.shape[1]
         ok = R[:need] ** 2 <= safety * tol_abs * np.maximum(th[:need] - b_gap, 0.0)
         if ok.all() and it:  # neither stop nor lock on the start block: its b says nothing of the gap
