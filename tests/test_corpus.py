@@ -56,6 +56,39 @@ def test_small_corpus_vocab_oov_and_offsets(tmp_path):
     assert c.n_raw_tokens == 9
 
 
+def test_one_pass_encodes_as_the_two_passes_did(tmp_path):
+    """load_corpus's single pass (tokenize_articles + encode_with_vocabulary) gives the ids and
+    offsets of the separate counting and encoding passes, including articles emptied by OOV."""
+    rng = np.random.default_rng(3)
+    words = [chr(97 + i // 26) + chr(97 + i % 26) for i in range(60)]
+    p = 1.0 / np.arange(1, 61)
+    texts = [" ".join(rng.choice(words, size=rng.integers(1, 12), p=p / p.sum())) for _ in range(80)]
+    texts += [f"{words[59]} {words[58]}", words[57]]  # rare words only: empty at V = 10
+    f = tmp_path / "t.parquet"
+    _write_parquet(f, texts)
+    for kw in ({}, {"min_article_tokens": 4}, {"max_tokens": 200}):
+        c = load_corpus(f, 10, cache=False, progress=False, **kw)
+        counts, n_raw, _ = corpus.count_words(f, progress=False, **kw)
+        vocab = corpus.build_vocabulary({w.decode(): n for w, n in counts.items()}, 10, n_raw)
+        ids, off, n_raw2 = corpus.encode_articles(f, vocab, progress=False, **kw)
+        assert c.vocab.words == vocab.words and c.n_raw_tokens == n_raw == n_raw2
+        assert np.array_equal(c.ids, ids) and c.ids.dtype == ids.dtype
+        assert np.array_equal(c.article_offsets, off)
+    seen, counts1, raw, off1, n = corpus.tokenize_articles(f, progress=False)
+    assert n == raw.size == off1[-1] and counts1.sum() == n and len(seen) == counts1.size
+    assert {w.decode(): int(counts1[i]) for w, i in seen.items()} == {
+        w.decode(): k for w, k in corpus.count_words(f, progress=False)[0].items()}
+
+
+def test_vocabulary_from_another_corpus_is_refused(tmp_path):
+    f = tmp_path / "t.parquet"
+    _write_parquet(f, ["a b a", "b c"])
+    seen, _, raw, off, n = corpus.tokenize_articles(f, progress=False)
+    other = corpus.build_vocabulary({"a": 5, "q": 4}, 2, 9)
+    with pytest.raises(CorpusError, match=r"'q' does not occur.*clear the corpus cache"):
+        corpus.encode_with_vocabulary(seen, raw, off, other)
+
+
 def test_min_article_tokens_and_max_tokens(tmp_path):
     f = tmp_path / "t.parquet"
     _write_parquet(f, ["a b", "a b c d e", "c d e f g h", "a a a a a a"])

@@ -327,7 +327,7 @@ def test_ctrl_c_while_writing_the_cache_keeps_the_old_files(cache, tmp_path, mon
 
 
 @pytest.mark.fault("interrupt")
-def test_ctrl_c_during_encoding_leaves_no_token_cache(cache, tmp_path, monkeypatch):
+def test_ctrl_c_during_tokenizing_leaves_no_token_cache(cache, tmp_path, monkeypatch):
     from qwemlib.corpus import _cache
 
     f = _txt(tmp_path / "c.txt")
@@ -335,7 +335,7 @@ def test_ctrl_c_during_encoding_leaves_no_token_cache(cache, tmp_path, monkeypat
     def stop(*a, **k):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(_cache, "encode_articles", stop)
+    monkeypatch.setattr(_cache, "tokenize_articles", stop)
     with pytest.raises(KeyboardInterrupt):
         _load(f)
     assert not (corpus.cache_root(f) / "ids-V10.npz").exists()

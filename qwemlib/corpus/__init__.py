@@ -36,6 +36,8 @@ from ._cache import write_cache as write_cache
 from ._sources import CORPUS_SUFFIXES as CORPUS_SUFFIXES
 from ._sources import count_words as count_words
 from ._sources import encode_articles as encode_articles
+from ._sources import encode_with_vocabulary as encode_with_vocabulary
+from ._sources import tokenize_articles as tokenize_articles
 from ._sources import iter_articles as iter_articles
 from ._tokenize import TOKENIZER_VERSION as TOKENIZER_VERSION
 from ._tokenize import CorpusError as CorpusError
@@ -54,6 +56,8 @@ __all__ = [
     "count_words",
     "build_vocabulary",
     "encode_articles",
+    "tokenize_articles",
+    "encode_with_vocabulary",
     "load_corpus",
     "cache_key",
     "cache_root",

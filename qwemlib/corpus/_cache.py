@@ -25,7 +25,7 @@ import numpy as np
 
 from .. import data
 from .._io import atomic_savez, try_load_npz
-from ._sources import _is_parquet, _source_files, check_count, check_filter, count_words, encode_articles
+from ._sources import _is_parquet, _source_files, check_count, check_filter, encode_with_vocabulary, tokenize_articles
 from ._tokenize import TOKENIZER_VERSION, CorpusError, TokenizedCorpus, Vocabulary, build_vocabulary
 
 
@@ -197,23 +197,28 @@ def load_corpus(
         warnings.warn(f"corpus cache file {ids_file} does not fit V={vocab_size} ({len(got['words'])} "
                       f"words, ids up to {top}); it will be rebuilt from the source", stacklevel=2)
 
+    seen, seen_counts, raw_ids, raw_offsets, n_raw = tokenize_articles(
+        source, min_article_tokens=min_article_tokens, max_tokens=max_tokens,
+        max_shards=max_shards, progress=progress,
+    )
+    if n_raw == 0:
+        raise CorpusError(
+            f"corpus {name!r} yielded no tokens (after the article filter "
+            f"min_article_tokens={min_article_tokens}); check the source and the filter"
+        )
     hit = read_keyed(counts_file, ["words", "counts"], key, **_DAMAGED) if cache else None
     counted = hit[0] if hit is not None else None
     if counted is not None and vocab_size > len(counted["words"]):
-        counted = None  # the cache keeps only the frequent words; recount for a huge V
+        counted = None  # the cache keeps only the frequent words; use this pass's counts for a huge V
     if counted is not None:
         counter = dict(zip(counted["words"].tolist(), counted["counts"].tolist()))
-        n_raw = hit[1]["n_raw_tokens"]
-    else:
-        counter, n_raw, _ = count_words(
-            source, min_article_tokens=min_article_tokens, max_tokens=max_tokens,
-            max_shards=max_shards, progress=progress,
-        )
-        if n_raw == 0:
+        if hit[1]["n_raw_tokens"] != n_raw:
             raise CorpusError(
-                f"corpus {name!r} yielded no tokens (after the article filter "
-                f"min_article_tokens={min_article_tokens}); check the source and the filter"
+                f"corpus {name!r} changed since its word counts were cached ({hit[1]['n_raw_tokens']:,} "
+                f"then {n_raw:,} tokens); if it is a file being written, wait until it is complete"
             )
+    else:
+        counter = dict(zip(seen, seen_counts.tolist()))
         if cache:
             # Keep the words seen at least twice (or the top 200k): enough for any V used here.
             items = sorted(counter.items(), key=lambda kv: (-kv[1], kv[0]))
@@ -227,15 +232,8 @@ def load_corpus(
         counter = {(w.decode("ascii") if isinstance(w, bytes) else w): c for w, c in counter.items()}
 
     vocab = build_vocabulary(counter, vocab_size, n_raw)
-    ids, offsets, n_raw2 = encode_articles(
-        source, vocab, min_article_tokens=min_article_tokens, max_tokens=max_tokens,
-        max_shards=max_shards, progress=progress,
-    )
-    if n_raw2 != n_raw:
-        raise CorpusError(
-            f"corpus {name!r} changed between the two passes ({n_raw:,} then {n_raw2:,} tokens); "
-            f"if it is a file being written, wait until it is complete"
-        )
+    ids, offsets = encode_with_vocabulary(seen, raw_ids, raw_offsets, vocab)
+    del raw_ids, seen
     if cache:
         write_cache(
             ids_file, ids=ids, offsets=offsets, words=np.array(vocab.words), counts=vocab.counts,

@@ -228,6 +228,80 @@ def count_words(
     return counts, n_tok, n_art
 
 
+class _Seen(dict):
+    """word -> provisional id, in the order words are first seen (a new word costs one call)."""
+
+    def __missing__(self, key):
+        i = self[key] = len(self)
+        return i
+
+
+def tokenize_articles(
+    source, *, min_article_tokens: int = 0, max_tokens: int | None = None,
+    max_shards: int | None = None, progress: bool = True,
+) -> tuple[dict, np.ndarray, np.ndarray, np.ndarray, int]:
+    """One pass over the kept articles: every token as an id into the table of distinct words.
+
+    :func:`qwemlib.corpus.load_corpus` counts the words and encodes the articles from this
+    one pass (:func:`encode_with_vocabulary`): it reads, splits and lowercases the corpus once
+    instead of twice (the separate :func:`count_words` and :func:`encode_articles`).
+
+    Returns:
+        ``(seen, counts, raw_ids, offsets, n_raw_tokens)``: ``seen`` maps each distinct bytes
+        word to its provisional id (first-seen order), ``counts[i]`` is the count of word
+        ``i``, ``raw_ids`` (int32) the kept articles' tokens and ``offsets`` their article
+        boundaries (article ``a`` is ``raw_ids[offsets[a]:offsets[a+1]]``).
+    """
+    check_filter(min_article_tokens, max_tokens)
+    seen = _Seen()
+    lookup = seen.__getitem__
+    chunks: list[np.ndarray] = []
+    offsets = [0]
+    for toks in _filtered_token_lists(
+        iter_articles(source, max_shards=max_shards), min_article_tokens, max_tokens, progress,
+        "tokenizing",
+    ):
+        chunks.append(np.fromiter(map(lookup, toks), dtype=np.int32, count=len(toks)))
+        offsets.append(offsets[-1] + len(toks))
+    raw = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.int32)
+    counts = np.bincount(raw, minlength=len(seen)).astype(np.int64)
+    return seen, counts, raw, np.asarray(offsets, dtype=np.int64), int(raw.size)
+
+
+def encode_with_vocabulary(seen: dict, raw_ids: np.ndarray, offsets: np.ndarray,
+                           vocab: Vocabulary) -> tuple[np.ndarray, np.ndarray]:
+    """The token ids and article offsets of :func:`tokenize_articles`'s pass under ``vocab``.
+
+    The same as :func:`encode_articles` on the same articles: out-of-vocabulary tokens are
+    deleted and articles left empty dropped.
+
+    Raises:
+        CorpusError: a vocabulary word the pass never saw (the word counts came from a
+            different corpus).
+    """
+    table = np.full(len(seen), -1, dtype=np.int32)
+    for i, w in enumerate(vocab.words):
+        j = seen.get(w.encode("ascii"))
+        if j is None:
+            raise CorpusError(f"vocabulary word {w!r} does not occur in the corpus read; the word "
+                              f"counts came from another corpus: clear the corpus cache")
+        table[j] = i
+    mapped = table[raw_ids]
+    keep = mapped >= 0
+    kept_before = np.concatenate([[0], np.cumsum(keep, dtype=np.int64)])
+    new_offsets = np.unique(kept_before[offsets])  # empty articles share an offset: dropped
+    dtype = np.uint16 if len(vocab) <= 1 << 16 else np.uint32
+    return mapped[keep].astype(dtype), new_offsets.astype(np.int64)
+
+
+class _Index(dict):
+    """word -> id; a word out of the vocabulary is remembered as -1 the first time it is seen."""
+
+    def __missing__(self, key):
+        self[key] = -1
+        return -1
+
+
 def encode_articles(
     source, vocab: Vocabulary, *, min_article_tokens: int = 0, max_tokens: int | None = None,
     max_shards: int | None = None, progress: bool = True,
@@ -240,8 +314,8 @@ def encode_articles(
     """
     check_filter(min_article_tokens, max_tokens)
     dtype = np.uint16 if len(vocab) <= 1 << 16 else np.uint32
-    index = {w.encode("ascii"): i for i, w in enumerate(vocab.words)}
-    get = index.get
+    index = _Index((w.encode("ascii"), i) for i, w in enumerate(vocab.words))
+    lookup = index.__getitem__  # C-level dict lookups; an unseen word costs one Python call, once
     chunks: list[np.ndarray] = []
     offsets = [0]
     n_raw = 0
@@ -250,7 +324,7 @@ def encode_articles(
         "encoding",
     ):
         n_raw += len(toks)
-        arr = np.fromiter((get(t, -1) for t in toks), dtype=np.int64, count=len(toks))
+        arr = np.fromiter(map(lookup, toks), dtype=np.int64, count=len(toks))
         arr = arr[arr >= 0].astype(dtype)
         if arr.size:
             chunks.append(arr)
