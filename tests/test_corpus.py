@@ -56,9 +56,14 @@ def test_small_corpus_vocab_oov_and_offsets(tmp_path):
     assert c.n_raw_tokens == 9
 
 
-def test_one_pass_encodes_as_the_two_passes_did(tmp_path):
+@pytest.mark.parametrize("chunk", [7, 20_000])
+def test_one_pass_encodes_as_the_two_passes_did(tmp_path, monkeypatch, chunk):
     """load_corpus's single pass (tokenize_articles + encode_with_vocabulary) gives the ids and
-    offsets of the separate counting and encoding passes, including articles emptied by OOV."""
+    offsets of the separate counting and encoding passes, including articles emptied by OOV
+    (mapped a few articles at a time, or all at once)."""
+    from qwemlib.corpus import _sources
+
+    monkeypatch.setattr(_sources, "_ARTICLES_PER_CHUNK", chunk)
     rng = np.random.default_rng(3)
     words = [chr(97 + i // 26) + chr(97 + i % 26) for i in range(60)]
     p = 1.0 / np.arange(1, 61)

@@ -228,6 +228,10 @@ def count_words(
     return counts, n_tok, n_art
 
 
+_ARTICLES_PER_CHUNK = 20_000
+"""Articles mapped at a time by :func:`encode_with_vocabulary`."""
+
+
 class _Seen(dict):
     """word -> provisional id, in the order words are first seen (a new word costs one call)."""
 
@@ -286,12 +290,17 @@ def encode_with_vocabulary(seen: dict, raw_ids: np.ndarray, offsets: np.ndarray,
             raise CorpusError(f"vocabulary word {w!r} does not occur in the corpus read; the word "
                               f"counts came from another corpus: clear the corpus cache")
         table[j] = i
-    mapped = table[raw_ids]
-    keep = mapped >= 0
-    kept_before = np.concatenate([[0], np.cumsum(keep, dtype=np.int64)])
-    new_offsets = np.unique(kept_before[offsets])  # empty articles share an offset: dropped
     dtype = np.uint16 if len(vocab) <= 1 << 16 else np.uint32
-    return mapped[keep].astype(dtype), new_offsets.astype(np.int64)
+    parts, kept = [], np.zeros(max(len(offsets) - 1, 0), dtype=np.int64)
+    for a0 in range(0, len(offsets) - 1, _ARTICLES_PER_CHUNK):  # chunks: no (N,) int64 temporaries
+        a1 = min(len(offsets) - 1, a0 + _ARTICLES_PER_CHUNK)
+        mapped = table[raw_ids[offsets[a0]:offsets[a1]]]
+        keep = mapped >= 0
+        kept[a0:a1] = np.add.reduceat(keep, offsets[a0:a1] - offsets[a0]) if a1 > a0 else 0
+        parts.append(mapped[keep].astype(dtype))
+    ids = np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)
+    new_offsets = np.concatenate([[0], np.cumsum(kept[kept > 0])])  # emptied articles dropped
+    return ids, new_offsets.astype(np.int64)
 
 
 class _Index(dict):
