@@ -53,6 +53,18 @@ def test_riccati_matches_dop853_from_random_init(M):
     np.testing.assert_allclose(a.loss, b.loss, rtol=1e-9)
 
 
+def test_riccati_without_rotation_keeps_w_wt_and_loses_only_the_rotation(M):
+    W0 = theory.random_init(M.shape[0], 5, 1e-2, seed=1)
+    times = np.geomspace(1e-2, 10, 25)
+    a = flow.gradient_flow(M, W0, times, rtol=1e-8)
+    b = flow.gradient_flow(M, W0, times, rotation=False)
+    for Wa, Wb in zip(a.W, b.W):
+        np.testing.assert_allclose(Wb @ Wb.T, Wa @ Wa.T, atol=1e-10 * np.abs(Wa @ Wa.T).max())
+    np.testing.assert_allclose(b.loss, a.loss, rtol=1e-9)
+    # W itself differs (by a d x d rotation) once the flow has turned: the check can fail
+    assert np.abs(b.W[-1] - a.W[-1]).max() > 1e-3 * np.abs(a.W[-1]).max()
+
+
 def test_random_init_converges_to_closed_form_as_sigma_shrinks(M, eig):
     """Eq. 13: after the best rotation, W(t) -> W*(t) as sigma -> 0 (rescaled time)."""
     V, d = M.shape[0], 5

@@ -134,6 +134,7 @@ def gradient_flow(
     atol: float | None = None,
     spectrum: eigen.Spectrum | None = None,
     max_lambda_step: float = 4.0,
+    rotation: bool = True,
 ) -> FlowResult:
     """Integrate ``dW/dt = (1/2)(M - W W^T) W`` from ``W0`` and return snapshots.
 
@@ -149,6 +150,10 @@ def gradient_flow(
         atol: ``solve_ivp``'s ``atol`` (default ``rtol * 1e-3 * max|W0|``-ish floor).
         spectrum: precomputed :func:`qwemlib.eigen.full_spectrum` of ``M`` (``riccati`` only).
         max_lambda_step: ``riccati`` step cap, ``lambda_max * h <= max_lambda_step``.
+        rotation: ``riccati`` only; ``False`` skips the rotation ``R(t)``: ``W W^T``, the loss,
+            the singular values and the column space stay exact, ``W`` is off by a ``d x d``
+            orthogonal factor, and a step costs ``O(V d^2)`` instead of building a ``(V, d^2)``
+            table (3.2 GB at V = 10,000, d = 200; tools/flow_overlap.py).
 
     Returns:
         :class:`FlowResult` with ``W`` of shape ``(len(times), V, d)``.
@@ -191,7 +196,7 @@ def gradient_flow(
         for i, ti in enumerate(times):
             while ti - t > 1e-15 * max(1.0, ti):
                 h = min(hmax, ti - t)
-                nsub = int(np.ceil(h / ds_max))
+                nsub = int(np.ceil(h / ds_max)) if rotation else 0
                 A = _riccati_step(lam, A, h, nsub)
                 t = ti if h == ti - t else t + h
                 nsteps += 1
