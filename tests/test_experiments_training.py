@@ -54,9 +54,14 @@ def test_runs_are_the_declared_schema():
 
 
 def test_plans_reach_the_same_theory_time_and_overrides_apply():
-    """Each local run reaches t_end ~ 0.25 (step schedule: t = 2 lr steps (0.75 + 0.025))."""
-    for spec in ex.PLANS["local"].values():
-        assert 2 * spec.lr * spec.steps * 0.775 == pytest.approx(0.25, rel=0.02)
+    """The exact-terms and SGNS local runs reach t_end ~ 0.25 (step schedule: t = 2 lr steps
+    (0.75 + 0.025)); the paper's sampler, at the stable per-pair step lr / B = 1e-11, a quarter."""
+    local = ex.PLANS["local"]
+    for key in ("qwem-exact-small", "sgns-small"):
+        assert 2 * local[key].lr * local[key].steps * 0.775 == pytest.approx(0.25, rel=0.02)
+    paper = local["qwem-small"]
+    assert paper.negatives == "unigram" and paper.lr / paper.batch == pytest.approx(1e-11)
+    assert 2 * paper.lr * paper.steps * 0.775 == pytest.approx(0.0625, rel=0.02)
     quick = ex.training_plan("local", steps=5, backend="jax")
     assert {r.steps for r in quick.values()} == {5} and {r.backend for r in quick.values()} == {"jax"}
     with pytest.raises(ValueError, match="no training plan"):

@@ -97,14 +97,21 @@ def test_make_results_keeps_other_tools_readme_sections_and_remakes_its_own(tmp_
     mr = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mr)
     readme = tmp_path / "README.md"
-    assert mr._kept_sections(readme) == []
+    assert mr._kept_sections(readme, ("linear", "linear-sgd")) == []
     readme.write_text("# head\n\nold\n\n"
                       "## Appended by `python tools/make_results.py --scale ci --only linear-sgd`\n\n"
                       "- mine\n\n"
+                      "## Appended by `python tools/make_results.py --scale local --only linear`\n\n"
+                      "- the linear file's\n\n"
                       "## Appended by `python tools/store_pmi_conventions.py --scale ci`\n\n- theirs\n")
-    kept = "\n".join(mr._kept_sections(readme))
+    kept = "\n".join(mr._kept_sections(readme, ("linear", "linear-sgd")))  # a full run remakes both
     assert "store_pmi_conventions" in kept and "- theirs" in kept
-    assert "linear-sgd" not in kept and "- mine" not in kept
+    assert "linear-sgd" not in kept and "- mine" not in kept and "the linear file's" not in kept
+    # --only train leaves linear_structure.npz as it was: its section stays (it was dropped once)
+    kept = "\n".join(mr._kept_sections(readme, ()))
+    assert "--only linear`" in kept and "- the linear file's" in kept and "- theirs" in kept
+    kept = "\n".join(mr._kept_sections(readme, ("linear-sgd",)))
+    assert "- mine" not in kept and "- the linear file's" in kept
 
 
 def test_merge_train_meta_keeps_the_full_runs_provenance_and_records_its_own():

@@ -68,6 +68,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 import time
 from dataclasses import asdict
@@ -266,7 +267,7 @@ def main(argv=None) -> int:
         meta, note = results.merge_train_meta(results.read_benchmark(preset, folder=out_dir)[1], meta)
         notes.append(note)
     results.save_benchmark(out_dir / "benchmark.json", rows, meta)
-    _write_readme(out_dir, preset, meta, notes)
+    _write_readme(out_dir, preset, meta, notes, remade=() if args.only == "train" else ("linear", "linear-sgd"))
     print(f"wrote {out_dir} in {meta['timings_s']['total']:.0f} s")
     return 0
 
@@ -278,6 +279,8 @@ FILE_DESCRIPTIONS = {
                  "scored), overlap, overlap_k, theory_t, theory_s2, theory_loss, tau, s0, pc, lr` and, in "
                  "files written since the local runs, `<run>/W_final` (the final (V, d) embeddings, "
                  "float16) with their vocabulary `words`; plus `eigenvalues`, `g_sgns`, `pc_words`",
+    "pmi_conventions.json": "book/06's svd(PMI) under 20 conventions, written by "
+                            "tools/store_pmi_conventions.py (its section below)",
     "embeddings.npz": "float16 (V, d) embeddings of every model in the benchmark table, key = model "
                       "name, plus `words`",
     "features.npz": "book/06's Figures 3a and 5 without the embeddings: `models`; per model `words/<m>` "
@@ -302,7 +305,8 @@ FILE_DESCRIPTIONS = {
 }
 
 
-def _write_readme(out_dir: Path, preset, meta: dict, notes: list[str]) -> None:
+def _write_readme(out_dir: Path, preset, meta: dict, notes: list[str],
+                  remade: tuple[str, ...] = ("linear", "linear-sgd")) -> None:
     files = sorted(p.name for p in out_dir.iterdir() if p.is_file() and p.name != "README.md")
     sizes = {f: (out_dir / f).stat().st_size for f in files}
     m, c = meta["machine"], meta.get("corpus")
@@ -346,18 +350,21 @@ def _write_readme(out_dir: Path, preset, meta: dict, notes: list[str]) -> None:
                          f"{c['wall_s']:.0f} s on {c['device']} ({c['grad_path']} gradient)")
     for n in notes:
         lines += ["", n]
-    lines += _kept_sections(out_dir / "README.md")
+    lines += _kept_sections(out_dir / "README.md", remade)
     results.write_text(out_dir / "README.md", "\n".join(lines) + "\n")
 
 
-def _kept_sections(readme: Path) -> list[str]:
-    """The ``## Appended by`` sections of an existing README written by other tools (e.g.
-    tools/store_pmi_conventions.py), which this script does not remake; its own (``--only
-    linear-sgd``) are remade from this run's notes."""
+def _kept_sections(readme: Path, remade: tuple[str, ...]) -> list[str]:
+    """The ``## Appended by`` sections of an existing README: those of other tools (e.g.
+    tools/store_pmi_conventions.py), which this script does not remake, and its own ``--only``
+    sections except those whose files this run remade (``remade``: e.g. ``("linear",
+    "linear-sgd")`` for a full run; ``--only train`` keeps the ``--only linear`` section, whose
+    ``linear_structure.npz`` it leaves as it was)."""
     if not readme.exists():
         return []
     parts = readme.read_text().split("\n## Appended by ")
-    return [line for part in parts[1:] if not part.startswith("`python tools/make_results.py")
+    gone = tuple(re.compile(r"`python tools/make_results\.py[^`]*--only " + re.escape(o) + "`") for o in remade)
+    return [line for part in parts[1:] if not any(g.match(part) for g in gone)
             for line in ["", "## Appended by " + part.rstrip("\n")]]
 
 
