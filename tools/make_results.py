@@ -267,7 +267,8 @@ def main(argv=None) -> int:
         meta, note = results.merge_train_meta(results.read_benchmark(preset, folder=out_dir)[1], meta)
         notes.append(note)
     results.save_benchmark(out_dir / "benchmark.json", rows, meta)
-    _write_readme(out_dir, preset, meta, notes, remade=() if args.only == "train" else ("linear", "linear-sgd"))
+    remade = () if args.only == "train" else ("linear", "linear-sgd")
+    _write_readme(out_dir, preset, meta, notes, remade=remade)
     print(f"wrote {out_dir} in {meta['timings_s']['total']:.0f} s")
     return 0
 
@@ -363,7 +364,8 @@ def _kept_sections(readme: Path, remade: tuple[str, ...]) -> list[str]:
     if not readme.exists():
         return []
     parts = readme.read_text().split("\n## Appended by ")
-    gone = tuple(re.compile(r"`python tools/make_results\.py[^`]*--only " + re.escape(o) + "`") for o in remade)
+    gone = tuple(re.compile(r"`python tools/make_results\.py[^`]*--only " + re.escape(o) + "`")
+                 for o in remade)
     return [line for part in parts[1:] if not any(g.match(part) for g in gone)
             for line in ["", "## Appended by " + part.rstrip("\n")]]
 

@@ -37,8 +37,8 @@ from ._sources import CORPUS_SUFFIXES as CORPUS_SUFFIXES
 from ._sources import count_words as count_words
 from ._sources import encode_articles as encode_articles
 from ._sources import encode_with_vocabulary as encode_with_vocabulary
-from ._sources import tokenize_articles as tokenize_articles
 from ._sources import iter_articles as iter_articles
+from ._sources import tokenize_articles as tokenize_articles
 from ._tokenize import TOKENIZER_VERSION as TOKENIZER_VERSION
 from ._tokenize import CorpusError as CorpusError
 from ._tokenize import TokenizedCorpus as TokenizedCorpus

@@ -25,7 +25,14 @@ import numpy as np
 
 from .. import data
 from .._io import atomic_savez, try_load_npz
-from ._sources import _is_parquet, _source_files, check_count, check_filter, encode_with_vocabulary, tokenize_articles
+from ._sources import (
+    _is_parquet,
+    _source_files,
+    check_count,
+    check_filter,
+    encode_with_vocabulary,
+    tokenize_articles,
+)
 from ._tokenize import TOKENIZER_VERSION, CorpusError, TokenizedCorpus, Vocabulary, build_vocabulary
 
 
