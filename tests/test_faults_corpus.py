@@ -128,13 +128,30 @@ def test_file_grown_gets_a_new_key(cache, tmp_path):
     assert again.n_raw_tokens == first.n_raw_tokens + 3
 
 
-def _forge(f, edit) -> None:
-    """Rewrite the token cache of ``f`` (V = 10) with ``edit(arrays)`` applied to its arrays."""
-    path = corpus.cache_root(f) / "ids-V10.npz"
+def _forge(f, edit, name: str = "ids-V10.npz") -> None:
+    """Rewrite the cache file ``name`` of ``f`` (the V = 10 token cache) with ``edit(arrays)``
+    applied to its arrays."""
+    path = corpus.cache_root(f) / name
     with np.load(path) as z:
         arrays = {k: z[k] for k in z.files}
     edit(arrays)
     np.savez(path, **arrays)
+
+
+@pytest.mark.fault("cache")
+def test_word_counts_of_another_token_count_are_refused(cache, tmp_path):
+    """The one pass checks its token count against the cached word counts' (same key)."""
+    f = _txt(tmp_path / "c.txt")
+    _load(f)
+
+    def shift(arrays):
+        meta = json.loads(str(arrays["meta"]))
+        meta["n_raw_tokens"] += 1
+        arrays["meta"] = np.array(json.dumps(meta))
+
+    _forge(f, shift, "wordcounts.npz")
+    with pytest.raises(CorpusError, match=r"changed since its word counts were cached"):
+        _load(f, 20)  # no V = 20 token cache: the word counts are read
 
 
 @pytest.mark.fault("cache")
