@@ -32,6 +32,7 @@ from ._compare import first_crossing as first_crossing
 from ._compare import half_rise_times as half_rise_times
 from ._compare import mode_fractions as mode_fractions
 from ._compare import requiv_distance as requiv_distance
+from ._compare import step_time_tolerances as step_time_tolerances
 from ._compare import subspace_overlap as subspace_overlap
 from ._compare import subspace_overlaps as subspace_overlaps
 from ._dynamics import ClosedFormDynamics as ClosedFormDynamics
