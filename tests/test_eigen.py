@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 from matrices import dense_top, indefinite
@@ -17,7 +19,8 @@ def Mind():
 # ------------------------------------------------------------------ top_eigenpairs
 
 
-@pytest.mark.parametrize("method", ["dense", "dense-evx", "arpack", "chebyshev", "lobpcg", "auto"])
+@pytest.mark.parametrize("method", [
+    "dense", "dense-evx", "arpack", "lanczos", "chebyshev", "lobpcg", "auto"])
 def test_top_eigenpairs_match_dense(Mind, method):
     d = 10
     w_ref, v_ref = dense_top(Mind, d)
@@ -37,7 +40,7 @@ def test_top_eigenpairs_match_dense(Mind, method):
 
 
 def test_methods_are_the_documented_ones():
-    assert set(eigen.METHODS) == {"dense", "dense-evx", "arpack", "chebyshev", "lobpcg"}
+    assert set(eigen.METHODS) == {"dense", "dense-evx", "arpack", "lanczos", "chebyshev", "lobpcg"}
     assert eigen.AUTO_DENSE_MAX_V >= 1000
 
 
@@ -90,6 +93,8 @@ def test_bad_inputs(Mind):
         eigen.top_eigenpairs(Mind, 5, method="magic")
     with pytest.raises(ValueError, match="chebyshev"):
         eigen.top_eigenpairs(Mind, 5, method="dense", degree=4)
+    with pytest.raises(TypeError, match="degree"):   # a Chebyshev option is not Lanczos's
+        eigen.top_eigenpairs(Mind, 5, method="lanczos", degree=4)
 
 
 def test_theory_keeps_the_old_names():
@@ -184,6 +189,47 @@ def test_chebyshev_options_keep_the_criterion(options, mstar_like):
     assert within_criterion(eigen.top_eigenpairs(M, d, method="chebyshev", **options).values, w_ref)
 
 
+@pytest.mark.parametrize("sloppy", [{"tol": 3e-2}, {"max_dim": 60}, {"span": 8, "tol": 1e-2}])
+def test_a_sloppy_lanczos_fails_the_criterion(sloppy):
+    """Stopped early (a loose tol, a basis too small, a rule over too short a span), block
+    Lanczos fails the criterion that its defaults meet on the dense-bulk case."""
+    M, d = _dense_bulk_case(mstar_like=True)
+    w_ref, _ = dense_top(M, d)
+    assert within_criterion(eigen.top_eigenpairs(M, d, method="lanczos").values, w_ref)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)   # max_dim=60 warns; tested below
+        bad = eigen.top_eigenpairs(M, d, method="lanczos", block=8, first_check=d, **sloppy)
+    assert not within_criterion(bad.values, w_ref), f"{sloppy} should be too sloppy"
+
+
+@pytest.mark.parametrize("mstar_like", [False, True])
+@pytest.mark.parametrize("options", [{"block": 8}, {"block": 24}, {"reorth": 2},
+                                     {"refine": True}, {"span": 60}])
+def test_lanczos_options_keep_the_criterion(options, mstar_like):
+    """Block size, reorthogonalization passes, the float64 refinement and the span of the
+    stopping rule are speed choices only: each meets the criterion on both cases."""
+    M, d = _dense_bulk_case(mstar_like=mstar_like)
+    w_ref, v_ref = dense_top(M, d)
+    eig = eigen.top_eigenpairs(M, d, method="lanczos", **options)
+    assert within_criterion(eig.values, w_ref)
+    np.testing.assert_allclose(eig.vectors.T @ eig.vectors, np.eye(d), atol=1e-10)
+
+
+def test_lanczos_stopping_rule_and_its_warning():
+    """The rule stops once the top-d Ritz values rose by at most tol/2 over the last span,
+    well before the basis fills; a basis too small to meet it warns and says what to do."""
+    from qwemlib.eigen._krylov import block_lanczos
+
+    M, d = _dense_bulk_case(mstar_like=True)
+    st = {}
+    block_lanczos(M, d, 0, stats=st)
+    assert st["converged"] and st["rise"] <= 0.5e-4 and st["dim"] < M.shape[0] // 2
+    dims = [m for m, _ in st["history"]]
+    assert dims[-1] - dims[-2] >= 2 * (d // 4)   # the compared checks are a span (two blocks) apart
+    with pytest.warns(RuntimeWarning, match="raise max_dim"):
+        block_lanczos(M, d, 0, max_dim=120, first_check=d)
+
+
 def test_chebyshev_warm_start():
     """``start``: the eigenvectors of a nearby matrix as the first starting vectors."""
     M, d = _dense_bulk_case()
@@ -213,7 +259,7 @@ def test_bench_eigensolver_runs_interleaved_at_tiny_V(tmp_path, capsys):
     import json
 
     bench = _bench_module()
-    peers = "qwemlib,evr-f64,evx-f32,arpack"
+    peers = "qwemlib,chebyshev,evr-f64,evx-f32,arpack"
     try:
         import jax  # noqa: F401
 
