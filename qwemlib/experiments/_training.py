@@ -221,9 +221,16 @@ def load_training_runs(eig, preset, *, log=print) -> TrainingRecords:
             f"no SGD runs are stored for preset {name!r} (data/results/{name}/train.npz): run "
             f"`python tools/make_results.py --scale {name} --only train` (the ci runs take ~15 min, "
             "local ~1 h on 2 cores; see docs/GPU.md for a GPU)")
-    if not np.allclose(rec.eigenvalues, eig.values, rtol=1e-6):
+    # the two sets of eigenvalues may come from different solves, each within the
+    # eigensolver's criterion of 1e-4 lambda_1 (qwemlib.eigen.top_eigenpairs), so they may
+    # differ by up to twice that (the stored local runs hold Chebyshev's eigenvalues, the
+    # book now solves by block Lanczos: 2.5e-5 lambda_1 apart); the test's "other
+    # statistics" differ by 1 %, fifty times the tolerance
+    stored, live = np.asarray(rec.eigenvalues, float), np.asarray(eig.values, float)
+    if stored.shape != live.shape or np.max(np.abs(stored - live)) > 2e-4 * abs(live[0]):
         raise results.StoredResultError(f"data/results/{name}/train.npz is for other statistics "
-                                        "(eigenvalues differ): rerun tools/make_results.py "
+                                        "(eigenvalues differ by more than two eigensolves' "
+                                        "error, 2e-4 lambda_1): rerun tools/make_results.py "
                                         f"--scale {name} --only train")
     log(rec.description)
     for key, msg in rec.diverged.items():
