@@ -27,12 +27,8 @@ The same estimators with the same weights as the JAX path (one definition of eac
   law ``P_i P_j`` and weight 1 as in the JAX path; the pairs of one centre share ``i`` (as
   in word2vec), which changes the correlations, not the expectation. ``"uniform"``: ``i, j``
   uniform on ``0..V-1`` with weight ``V^2 P_i P_j`` (:func:`qwemlib.train.uniform_negative_scale`).
-  ``"exact"``: the exact terms and ``B+ + B-`` cells from
-  :func:`qwemlib.train.cooccurrence_cells`'s table with its weights, no stream walk; the
-  cells are drawn by stratified sampling (one uniform draw in each of ``B+ + B-`` equal
-  slices of the table), which gives every cell the same expected count as the JAX path's
-  independent uniform draws, and so the same expectation, with less variance; in table
-  order, so that runs of cells share their row ``W_i`` (read once per run).
+  ``"exact"``: the exact terms and ``B+ + B-`` cells uniform in
+  :func:`qwemlib.train.cooccurrence_cells`'s table with its weights, no stream walk.
 * the per-pair weights: QWEM's ``Psi`` (:func:`qwemlib.stats.psi_setting1`) and SGNS's
   ``Pacc(i) Pacc(j)``: the arrays the host loop builds for the JAX path.
 

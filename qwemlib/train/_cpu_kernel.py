@@ -12,9 +12,7 @@ Two kernels, each running ``n`` SGD steps in one call:
   of the centre (word2vec's ``neu1e``), so the centre row is read once per centre.
 * :func:`_exact_step` (QWEM, ``negatives="exact"``): one step, the exact terms
   ``W (W^T W) + 2 * 1 (1^T W)`` (two matmuls, done by the caller with BLAS), then ``n_cells``
-  co-occurring cells drawn from the cell table by stratified sampling (each cell as often
-  in expectation as by uniform draws), in table order, so that ``W_i`` is read once per
-  run of cells that share it.
+  co-occurring cells drawn uniformly from the cell table, in blocks.
 
 Every block draws its random numbers from its own splitmix64 stream seeded by
 ``(seed, step, block)``, so the draws of a step do not depend on the number of threads; the
@@ -239,27 +237,16 @@ def _exact_step(W, G, frozen, cells, cell_w, D, col, eta, step, seed, n_cells, b
     ``D = W (W^T W)`` and ``col = 1^T W`` are the exact terms at the step's start, computed by
     the caller with BLAS (:func:`qwemlib.train._cpu.exact_terms`: two matmuls, ~20x faster
     than numba's ``np.dot`` here). The step applies ``W -= eta (D + 2 * 1 col)``, then
-    ``n_cells`` cells, each the pair ``(cells[k] // V, cells[k] % V)`` with the linear term's
-    per-pair gradient ``-2 cell_w[k] / n_cells``; the loss is ``(1/4)||W^T W||^2 + ||W^T 1||^2``
-    (the caller's) ``- 2 mean(w x)`` (returned).
-
-    The cells are drawn by stratified sampling: draw ``g`` is uniform on the ``g``-th of
-    ``n_cells`` equal slices of the table, ``k = floor((g + U) K / n_cells)``. Every cell is
-    drawn ``n_cells / K`` times in expectation, as with independent uniform draws (the JAX
-    path's), so the step's expectation is the same, and its variance is no larger. The
-    draws come out in table order (row-major), so consecutive cells share their row ``i``:
-    as word2vec does with a centre word, ``W_i`` is read once per run of equal ``i`` into a
-    local row and its update summed in a buffer that is added at the end of the run, and
-    only ``W_j`` is fetched per cell. Every pair's gradient uses the step's ``W_i`` (as the
-    frozen mode's test checks).
+    ``n_cells`` cells ``k ~ U{0..K-1}``, each the pair ``(cells[k] // V, cells[k] % V)`` with
+    the linear term's per-pair gradient ``-2 cell_w[k] / n_cells``; the loss is
+    ``(1/4)||W^T W||^2 + ||W^T 1||^2`` (the caller's) ``- 2 mean(w x)`` (returned).
     """
     V = W.shape[0]
-    d = W.shape[1]
     K = cells.shape[0]
     n_blocks = (n_cells + block - 1) // block
     coef = -2.0 / n_cells
     for r in prange(V):  # explicit loops: G is a (1, 1) dummy unless frozen
-        for k in range(d):
+        for k in range(W.shape[1]):
             u = eta * (D[r, k] + 2.0 * col[k])
             if frozen:
                 G[r, k] -= u
@@ -269,55 +256,25 @@ def _exact_step(W, G, frozen, cells, cell_w, D, col, eta, step, seed, n_cells, b
     for b in prange(n_blocks):
         gbuf = np.empty(1, W.dtype)
         sink = np.zeros(1, W.dtype)
-        row = np.empty(d, W.dtype)   # W_i of the current run
-        acc = np.zeros(d, W.dtype)   # its summed update
         st = _seed(seed, step, b)
         m = min(block, n_cells - b * block)
-        g0 = b * block
         cs = np.empty(m, np.int64)
         cw = np.empty(m, np.float64)
         for u in range(m):  # the draws and their table loads first (independent misses overlap)
-            st, x = _uniform(st)
-            k = min(np.int64((g0 + u + x) * (K / n_cells)), K - 1)
+            st, k = _randint(st, K)
             cs[u] = cells[k]
             cw[u] = coef * cell_w[k]
         part = 0.0
-        cur = -1
         for u in range(m):
             i = cs[u] // V
             j = cs[u] - i * V
-            if i != cur:
-                if cur >= 0:
-                    for k in range(d):
-                        if frozen:
-                            G[cur, k] += acc[k]
-                        else:
-                            W[cur, k] += acc[k]
-                cur = i
-                for k in range(d):
-                    row[k] = W[i, k]
-                    acc[k] = 0.0
-            if u + 1 < m:  # touch the next pair's W_j (a software prefetch)
-                j1 = cs[u + 1] % V
-                for k in range(0, d, 16):
-                    sink[0] += W[j1, k]
-            x = _dot(row, W, j)
+            if u + 1 < m:  # touch the next pair's rows (a software prefetch)
+                i1 = cs[u + 1] // V
+                j1 = cs[u + 1] - i1 * V
+                for k in range(0, W.shape[1], 16):
+                    sink[0] += W[i1, k] + W[j1, k]
+            x = _dot(W[i], W, j)
             part += cw[u] * x
-            gbuf[0] = eta * cw[u]
-            g = gbuf[0]
-            if frozen:
-                for k in range(d):
-                    acc[k] -= g * W[j, k]
-                    G[j, k] -= g * row[k]
-            else:
-                for k in range(d):
-                    acc[k] -= g * W[j, k]
-                    W[j, k] -= g * row[k]
-        if cur >= 0:
-            for k in range(d):
-                if frozen:
-                    G[cur, k] += acc[k]
-                else:
-                    W[cur, k] += acc[k]
+            _free_pair(W, G, frozen, i, j, eta * cw[u], gbuf)
         loss += part
     return loss
