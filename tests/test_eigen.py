@@ -144,6 +144,50 @@ def test_spectrum_cache(Mind):
     assert eigen.full_spectrum(Mind, cache=False) is not a
 
 
+def test_spectrum_disk_cache(Mind, tmp_path, monkeypatch):
+    """From DISK_CACHE_MIN_V on, a spectrum is kept on disk under M's content: another
+    process's call (here: after the in-memory cache is cleared) gets eigh's output bit for
+    bit without solving; a damaged file warns and is recomputed and rewritten; an
+    unwritable cache folder warns and the spectrum is still returned."""
+    from qwemlib.eigen import _spectrum
+
+    monkeypatch.setenv("QWEM_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(_spectrum, "DISK_CACHE_MIN_V", 10)
+    _spectrum._CACHE.clear()
+    a = eigen.full_spectrum(Mind)
+    files = list((tmp_path / "spectrum").glob("*.npz"))
+    assert len(files) == 1 and f"V{Mind.shape[0]}-" in files[0].name
+    _spectrum._CACHE.clear()
+    calls = []
+    real_eigh = np.linalg.eigh
+    monkeypatch.setattr(np.linalg, "eigh", lambda M: calls.append(1) or real_eigh(M))
+    b = eigen.full_spectrum(Mind)
+    assert not calls, "served from disk, no second eigh"
+    np.testing.assert_array_equal(b.values, a.values)
+    np.testing.assert_array_equal(b.vectors, a.vectors)
+    assert b.frobenius_sq == a.frobenius_sq
+    M2 = Mind.copy()
+    M2[0, 0] += 1.0                             # other content, other file
+    eigen.full_spectrum(M2)
+    assert len(list((tmp_path / "spectrum").glob("*.npz"))) == 2 and len(calls) == 1
+    files[0].write_bytes(b"not a zip")         # damaged: warns, recomputes, rewrites
+    _spectrum._CACHE.clear()
+    with pytest.warns(UserWarning, match="spectrum cache file .* is damaged"):
+        c = eigen.full_spectrum(Mind)
+    np.testing.assert_array_equal(c.values, a.values)
+    assert len(calls) == 2 and files[0].stat().st_size > 100
+    blocked = tmp_path / "blocked"
+    blocked.write_text("a file where the cache folder should be")
+    monkeypatch.setenv("QWEM_CACHE_DIR", str(blocked))
+    _spectrum._CACHE.clear()
+    with pytest.warns(RuntimeWarning, match="could not write the spectrum cache"):
+        d = eigen.full_spectrum(Mind)
+    np.testing.assert_array_equal(d.values, a.values)
+    _spectrum._CACHE.clear()
+    eigen.full_spectrum(Mind, cache=False)     # cache=False: neither read nor written
+    assert len(calls) == 4
+
+
 # ------------------------------------------------------------------ the accuracy criterion
 
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import hashlib
+import warnings
 from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
 
+from .._io import atomic_savez, try_load_npz
 from .._validate import validate_symmetric
+from ..data import cache_dir
 from ._top import Eigenpairs
 
 __all__ = ["Spectrum", "full_spectrum"]
@@ -58,12 +61,45 @@ class Spectrum:
 _CACHE: OrderedDict[tuple, Spectrum] = OrderedDict()
 _CACHE_SIZE = 2
 
+#: From this size on a spectrum is also cached on disk, under
+#: ``$QWEM_CACHE_DIR/spectrum/`` (``eigh`` takes minutes at V = 10,000 on 2 cores, and the
+#: chapters run in separate kernels: at the local preset the intro and chapter 2 both need
+#: the spectrum of the same M*; the file is 0.8 GB there and loads in seconds).
+DISK_CACHE_MIN_V = 4000
+
+
+def _disk_file(V: int, digest: str):
+    return cache_dir() / "spectrum" / f"V{V}-{digest}.npz"
+
+
+def _from_disk(V: int, digest: str) -> Spectrum | None:
+    z = try_load_npz(_disk_file(V, digest), ["w", "Q", "frobenius_sq"], what="spectrum cache file")
+    if z is None or z["w"].shape != (V,) or z["Q"].shape != (V, V):
+        return None
+    w, Q = z["w"], z["Q"]
+    return Spectrum(values=w[::-1], vectors=Q[:, ::-1], frobenius_sq=float(z["frobenius_sq"]))
+
+
+def _to_disk(V: int, digest: str, w, Q, fro2: float) -> None:
+    path = _disk_file(V, digest)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_savez(path, w=w, Q=Q, frobenius_sq=np.float64(fro2))
+    except OSError as exc:   # a cache only: the result is returned all the same
+        warnings.warn(f"could not write the spectrum cache {path} ({exc}); the spectrum is not "
+                      "cached on disk (free space there or point QWEM_CACHE_DIR elsewhere)",
+                      RuntimeWarning, stacklevel=3)
+
 
 def full_spectrum(M, *, cache: bool = True) -> Spectrum:
     """Full ``eigh`` of symmetric ``M`` as a descending :class:`Spectrum`, cached (2 entries).
 
     The cache key is a hash of ``M``'s bytes (blake2b over the whole array, about 1/50
-    of the ``eigh``), so a matrix changed in place is recomputed, not served stale.
+    of the ``eigh``), so a matrix changed in place is recomputed, not served stale. From
+    ``V = DISK_CACHE_MIN_V`` on, the result is also kept on disk under that key
+    (``$QWEM_CACHE_DIR/spectrum/``, written atomically; a damaged file warns and is
+    recomputed, an unwritable folder warns), so another process (the next chapter's
+    kernel) gets the same ``eigh`` output, bit for bit, without solving again.
 
     Used in: book/intro.md, book/02_qwem_matrix_factorization.md, book/04_stepwise.md,
     book/07_linear_structure.md (through ``qwemlib.experiments._linear``),
@@ -79,8 +115,13 @@ def full_spectrum(M, *, cache: bool = True) -> Spectrum:
         if hit is not None:
             _CACHE.move_to_end(key)
             return hit
-    w, Q = np.linalg.eigh(M)
-    spec = Spectrum(values=w[::-1], vectors=Q[:, ::-1], frobenius_sq=float(np.vdot(M, M)))
+    disk = cache and M.shape[0] >= DISK_CACHE_MIN_V
+    spec = _from_disk(M.shape[0], key[1]) if disk else None
+    if spec is None:
+        w, Q = np.linalg.eigh(M)
+        spec = Spectrum(values=w[::-1], vectors=Q[:, ::-1], frobenius_sq=float(np.vdot(M, M)))
+        if disk:
+            _to_disk(M.shape[0], key[1], w, Q, spec.frobenius_sq)
     if cache:
         _CACHE[key] = spec
         while len(_CACHE) > _CACHE_SIZE:
