@@ -33,6 +33,12 @@ def test_top_eigenpairs_match_dense(Mind, method):
     exact = method in ("dense", "dense-evx", "arpack", "auto")
     assert theory.subspace_overlap(eig.vectors, v_ref) > 1 - (1e-8 if exact else 1e-4)
     np.testing.assert_allclose(eig.vectors.T @ eig.vectors, np.eye(d), atol=1e-8)
+    # each vector belongs to its value: Rayleigh quotients and residuals column by column
+    # (an orthonormal basis of the right span with its columns mixed fails both)
+    rq = np.einsum("ik,ij,jk->k", eig.vectors, Mind, eig.vectors)
+    np.testing.assert_allclose(rq, eig.values, atol=tol)
+    res = np.linalg.norm(Mind @ eig.vectors - eig.vectors * eig.values, axis=0)
+    assert np.all(res <= 1e-2 * abs(w_ref[0])), res
     np.testing.assert_allclose(eig.frobenius_sq, np.sum(Mind**2), rtol=1e-12)
     # sign convention: each column's largest-magnitude entry is positive
     idx = np.argmax(np.abs(eig.vectors), axis=0)
@@ -257,6 +263,8 @@ def test_lanczos_options_keep_the_criterion(options, mstar_like):
     eig = eigen.top_eigenpairs(M, d, method="lanczos", **options)
     assert within_criterion(eig.values, w_ref)
     np.testing.assert_allclose(eig.vectors.T @ eig.vectors, np.eye(d), atol=1e-10)
+    rq = np.einsum("ik,ij,jk->k", eig.vectors, M, eig.vectors)   # vector k is value k's
+    assert within_criterion(rq, w_ref)
 
 
 def test_lanczos_stopping_rule_and_its_warning():

@@ -32,6 +32,14 @@ def _rate(D1, n1, D2, n2):
     return 0.5 * (lo + hi)
 
 
+def _symmetric_orthonormalize(X):
+    """``X (X^T X)^{-1/2}`` (Lowdin): the orthonormal columns closest to ``X``'s, column by
+    column, so each Ritz vector keeps its Ritz value (an arbitrary orthonormal basis of
+    span(X), such as :func:`_orthonormalize` returns, would mix them)."""
+    g, U = np.linalg.eigh(X.T @ X)
+    return X @ ((U / np.sqrt(g)) @ U.T)
+
+
 def _top_pairs(T, k):
     """The top ``k`` eigenpairs of the symmetric projected matrix ``T``, largest first.
 
@@ -86,7 +94,8 @@ def block_lanczos(M, d, seed, *, block=None, tol=1e-4, span=None, max_dim=None,
     With ``refine`` a float64 Rayleigh-Ritz of ``M`` on the top ``d + extra`` Ritz vectors
     (:func:`qwemlib.eigen._chebyshev.rayleigh_ritz64`) gives the result; without it the
     Ritz values of ``T`` are returned (off by about ``1e-7 ||M||`` from float32 products,
-    far below ``tol``) with their Ritz vectors orthonormalized in float64.
+    far below ``tol``) with their Ritz vectors, orthonormalized in float64 column by column
+    (:func:`_symmetric_orthonormalize`), so that vector ``k`` still belongs to value ``k``.
 
     Args:
         M: ``(V, V)`` symmetric.
@@ -179,4 +188,4 @@ def block_lanczos(M, d, seed, *, block=None, tol=1e-4, span=None, max_dim=None,
     if refine:
         return rayleigh_ritz64(M, (S.T.astype(dtype) @ Qt[:hi]).T, d, Mw)
     X = (S[:, :d].T.astype(dtype) @ Qt[:hi]).T.astype(np.float64)
-    return th[:d], _orthonormalize(X, np.float64)   # orthonormal to float64 rounding
+    return th[:d], _symmetric_orthonormalize(X)
