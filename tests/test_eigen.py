@@ -329,6 +329,7 @@ def test_bench_eigensolver_runs_interleaved_at_tiny_V(tmp_path, capsys):
     for name, row in got["rows"].items():
         assert len(row["seconds"]) == 2, name
         assert row["max_rel_err"] <= 1e-4 and row["subspace_overlap"] > 1 - 1e-4, name
+        assert row["max_rel_residual"] <= 1e-2, name   # each vector is its value's
     assert got["rows"]["qwemlib"]["ratio_to_qwemlib"] == 1.0 and got["verdict"] is None
 
 
