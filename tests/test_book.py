@@ -1,7 +1,7 @@
 """Browser tests of the built book: every page loads offline, draws its figures and math.
 
 The site in ``_build/html`` is reused when it is newer than every input (chapters,
-``_config.yml``, ``_toc.yml``, ``qwemlib/*.py``, ``tools/*.py``, stored results);
+``_config.yml``, ``_toc.yml``, ``qwemlib/**/*.py``, ``tools/*.py``, stored results);
 otherwise it is built
 with ``tools/build_book.py`` at ``QWEM_SCALE`` (default ``ci``). Set
 ``QWEM_BOOK_REUSE=1`` to test whatever is there. The site is served from 127.0.0.1 by a
@@ -68,7 +68,7 @@ PAGES = _toc_pages()
 
 def _inputs() -> list[Path]:
     pats = ["book/*.md", "book/*.bib", "book/_static_offline/*.css", "_config.yml", "_toc.yml",
-            "qwemlib/*.py", "tools/*.py", "data/results/*/*"]
+            "qwemlib/**/*.py", "tools/*.py", "data/results/*/*"]
     return [p for pat in pats for p in ROOT.glob(pat)]
 
 

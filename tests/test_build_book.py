@@ -42,7 +42,17 @@ def test_cache_key_follows_preset_library_and_stored_results(tmp_path):
     assert key3 != key2                                       # a new stored result
 
     (root / "qwemlib" / "stats.py").write_text("X = 2\n")
-    assert build_book.cache_key("ci", root) != key3           # the library
+    key4 = build_book.cache_key("ci", root)
+    assert key4 != key3                                       # the library
+
+    # and its subpackages (qwemlib/eigen/, qwemlib/experiments/, ...): the key once globbed
+    # qwemlib/*.py only, and a local build reused chapters run with an older eigensolver
+    (root / "qwemlib" / "eigen").mkdir()
+    (root / "qwemlib" / "eigen" / "_krylov.py").write_text("Y = 1\n")
+    key5 = build_book.cache_key("ci", root)
+    assert key5 != key4
+    (root / "qwemlib" / "eigen" / "_krylov.py").write_text("Y = 2\n")
+    assert build_book.cache_key("ci", root) != key5
 
 
 def test_cache_key_covers_the_data_registry():

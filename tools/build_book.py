@@ -10,7 +10,7 @@ What it does, in order:
    checkout's GitHub ``origin`` (``tools/qwem_sphinx.py`` applies it), else at
    ``repository.url`` of ``_config.yml``;
 3. vendors MathJax, plotly.js, require.js and the widget manager (``tools/vendor_assets.py``);
-4. keys Jupyter Book's execution cache on ``qwemlib/*.py``, the stored results under
+4. keys Jupyter Book's execution cache on ``qwemlib/**/*.py`` (the subpackages too), the stored results under
    ``data/results/`` and the preset: the cache itself only notices changes to a
    notebook's code cells, so a changed library, a regenerated result or a different
    ``QWEM_SCALE`` would otherwise reuse stale outputs. The input data need no hashing of
@@ -72,7 +72,7 @@ def repository(cli_url: str | None, root: Path = ROOT) -> tuple[str | None, str]
     return (url, "the git remote 'origin'") if url else (None, "_config.yml")
 
 
-KEYED = ("qwemlib/*.py", "data/results/**/*")
+KEYED = ("qwemlib/**/*.py", "data/results/**/*")
 
 
 def cache_key(scale: str, root: Path = ROOT) -> str:
