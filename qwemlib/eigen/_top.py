@@ -133,7 +133,7 @@ def top_eigenpairs(M, d: int, *, method: str = "auto", seed: int = 0, **options)
       products, stopped when the top ``d`` Ritz values no longer rise by more than
       ``tol / 2`` relative to ``lambda_1`` (options: ``block``, ``tol``, ``span``,
       ``max_dim``, ``first_check``, ``max_jump``, ``reorth``, ``refine``; see
-      ``qwemlib.eigen._krylov.block_lanczos``). About 1,650 block-product columns at the
+      ``qwemlib.eigen._krylov.block_lanczos``). About 1,680 block-product columns at the
       local preset, against about 5,600 for ``"chebyshev"``.
     * ``"chebyshev"``: Chebyshev-filtered subspace iteration, float32 BLAS-3 products,
       float64 Rayleigh-Ritz at the end (options: ``guard``, ``degree``, ``tol``,
