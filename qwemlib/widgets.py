@@ -14,13 +14,14 @@ Example (in JupyterLab)::
     from qwemlib import preset, widgets
     from qwemlib.pipeline import corpus_statistics
     st = corpus_statistics(preset())
-    widgets.FlowExplorer(st.M, caption=preset().caption()).widget
+    widgets.FlowExplorer(st.M, caption=preset().caption())
 
 Used in: book/intro.md ("how to run this book"), book/04_stepwise.md.
 """
 
 from __future__ import annotations
 
+import os
 import time
 
 from . import eigen, flow, plots
@@ -42,9 +43,18 @@ class FlowExplorer:
         seed: seed of :func:`qwemlib.theory.random_init`.
         rtol: :func:`qwemlib.flow.gradient_flow`'s ``rtol`` (the rotation inside
             REquiv only; the singular values are exact at any ``rtol``).
+        static: no widgets, only the figure for the initial ``sigma`` and ``d`` (default:
+            when ``QWEM_BOOK_BUILD`` is set, i.e. while ``tools/build_book.py`` executes the
+            chapters). A published page has no kernel behind its sliders, and any widget
+            a chapter creates, displayed or not, makes its page load the widget manager
+            (3.6 MB of JavaScript; the slider page then took seconds longer to load,
+            ``bench/bench_pages.py``).
+
+    Displaying the explorer (the object itself, as a cell's last expression) shows
+    :attr:`widget`, or in ``static`` mode the figure with a line saying so.
 
     Attributes:
-        widget: the ``ipywidgets.VBox`` to display.
+        widget: the ``ipywidgets.VBox`` to display (``None`` when ``static``).
         figure: the last figure drawn (a ``plotly.graph_objects.Figure``).
         result: the last :class:`qwemlib.flow.FlowResult`.
         dynamics: the last :class:`qwemlib.theory.ClosedFormDynamics`.
@@ -62,9 +72,8 @@ class FlowExplorer:
         horizon: float = 2.0,
         seed: int = 0,
         rtol: float = 1e-6,
+        static: bool | None = None,
     ):
-        import ipywidgets as w
-
         if not caption:
             raise ValueError("caption is empty; pass preset().caption()")
         self.M = M
@@ -78,6 +87,19 @@ class FlowExplorer:
         d_max = min(int(d_max), V - 1)
         if not 1 <= d <= d_max:
             raise ValueError(f"d must be between 1 and d_max = {d_max}; got {d}")
+        self.static = bool(os.environ.get("QWEM_BOOK_BUILD")) if static is None else bool(static)
+        self.figure = None
+        self.result = None
+        self.dynamics = None
+        self.widget = None
+        if self.static:
+            self._sigma, self._d = float(10.0 ** log10_sigma), int(d)
+            _, secs = self.compute(self._sigma, self._d)
+            self.note = (f"σ = {self._sigma:.1e}, d = {self._d}: {len(self.result.times)} "
+                         f"snapshots in {secs:.1f} s; the sliders need a running kernel")
+            return
+        import ipywidgets as w
+
         style = {"description_width": "initial"}
         self.sigma_slider = w.FloatSlider(
             value=log10_sigma, min=-9.0, max=-1.0, step=0.5, continuous_update=False,
@@ -90,20 +112,26 @@ class FlowExplorer:
         self.status = w.HTML()
         self.output = w.Output()
         self.widget = w.VBox([w.HBox([self.sigma_slider, self.d_slider]), self.status, self.output])
-        self.figure = None
-        self.result = None
-        self.dynamics = None
         self.sigma_slider.observe(self._on_change, names="value")
         self.d_slider.observe(self._on_change, names="value")
         self.update()
 
     @property
     def sigma(self) -> float:
-        return float(10.0 ** self.sigma_slider.value)
+        return self._sigma if self.static else float(10.0 ** self.sigma_slider.value)
 
     @property
     def d(self) -> int:
-        return int(self.d_slider.value)
+        return self._d if self.static else int(self.d_slider.value)
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import HTML, display
+
+        if self.static:
+            display(HTML(f"<p><i>{self.note}</i></p>"))
+            display(self.figure)
+        else:
+            display(self.widget)
 
     def _on_change(self, _change) -> None:
         self.update()
@@ -125,6 +153,11 @@ class FlowExplorer:
     def update(self) -> None:
         """Recompute for the current slider values and redraw."""
         from IPython.display import display
+
+        if self.static:
+            raise RuntimeError("this FlowExplorer is static (no sliders; QWEM_BOOK_BUILD is set "
+                               "or static=True); call compute(sigma, d), or create it with "
+                               "static=False in a running kernel")
 
         self.status.value = "<i>running gradient flow…</i>"
         fig, secs = self.compute(self.sigma, self.d)

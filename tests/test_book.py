@@ -12,7 +12,9 @@ index pages) the test asserts:
 
 * no console errors and no uncaught page errors;
 * no failed requests, no HTTP status >= 400, and no request to any host but 127.0.0.1;
-* every plotly figure is drawn (``.js-plotly-plot .main-svg``);
+* every plotly figure is drawn (``.js-plotly-plot .main-svg``), every trace of it with
+  a module in the page's plotly.js bundle (the page loads the smallest partial bundle
+  that holds its trace types, ``tools/qwem_sphinx.py``);
 * every math element is typeset by MathJax (``mjx-container``);
 * every internal link points to an existing file (and, with ``#anchor``, an existing id);
 * no visible raw TeX: no text node outside ``<script>``, ``<code>``, code-cell inputs and
@@ -153,6 +155,15 @@ RENDER_PROBE = r"""() => {
 }"""
 
 
+# Traces that plotly.js could not draw because the page's bundle lacks their module
+# (tools/qwem_sphinx.py picks a partial bundle per page): plotly.js then turns the trace
+# into a hidden scatter and draws the rest of the figure, so the axes are there and only
+# the full trace's type, no longer the one asked for, says so.
+TRACE_PROBE = """() => [...document.querySelectorAll('.js-plotly-plot')].flatMap(
+  gd => (gd._fullData || []).map(t => [(t._input && t._input.type) || 'scatter', t.type])
+        .filter(([asked, got]) => asked !== got).map(([asked]) => `${gd.id}: ${asked}`))"""
+
+
 def render_problems(page) -> dict:
     """Raw TeX, zero-size figures and over-wide ``<pre>`` blocks on a loaded, typeset page."""
     return page.evaluate(RENDER_PROBE)
@@ -211,6 +222,8 @@ def test_page(page_path, site, server, browser):
         assert page.locator(".js-plotly-plot .main-svg .scatterlayer .trace, "
                             ".js-plotly-plot .main-svg .heatmaplayer image, "
                             ".js-plotly-plot canvas").count() > 0
+        undrawn = page.evaluate(TRACE_PROBE)
+        assert not undrawn, f"{page_path}: traces whose type the page's plotly.js lacks: {undrawn}"
 
     SHOTS.mkdir(parents=True, exist_ok=True)
     shot = SHOTS / (page_path.replace("/", "__").removesuffix(".html") + ".png")
@@ -276,6 +289,24 @@ def test_render_probe_catches_each_fault(browser):
     assert len(found["zero_size"]) == 3, found["zero_size"]  # plotly div, svg, img not loaded
     assert [w["where"] for w in found["wide"]] == ["output"], found["wide"]
     assert found["wide"][0]["lines"] == [200] and found["wide"][0]["fits"] < 200
+
+
+def test_trace_probe_catches_a_bundle_without_the_trace(site, server, browser):
+    """A heatmap under plotly's basic bundle (bar, pie, scatter) is named by the probe;
+    under the cartesian bundle, which the book gives such a page, it is drawn."""
+    found = {}
+    for bundle in ("plotly-basic.min.js", "plotly-cartesian.min.js"):
+        ctx = browser.new_context()
+        page = ctx.new_page()
+        page.goto(server + "search.html", wait_until="load")
+        page.add_script_tag(url=server + "_static/vendor/plotly/" + bundle)
+        page.evaluate("""() => { const d = document.createElement('div'); d.id = 'probe';
+          document.body.appendChild(d);
+          return Plotly.newPlot(d, [{type: 'heatmap', z: [[1, 2], [3, 4]]},
+                                    {type: 'scatter', y: [1, 2]}]); }""")
+        found[bundle] = page.evaluate(TRACE_PROBE)
+        ctx.close()
+    assert found == {"plotly-basic.min.js": ["probe: heatmap"], "plotly-cartesian.min.js": []}
 
 
 def test_math_and_plotly_share_a_page(site, server, browser):

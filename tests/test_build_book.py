@@ -162,3 +162,51 @@ def test_bad_cell_timeout_is_a_clear_error(monkeypatch, bad):
     monkeypatch.setenv("QWEM_CELL_TIMEOUT", bad)
     with pytest.raises(ValueError, match="QWEM_CELL_TIMEOUT=.*positive whole number of seconds"):
         qwem_sphinx._timeout_for_preset(None, types.SimpleNamespace(nb_execution_timeout=300))
+
+
+def _figure_html(*traces, frames=()):
+    import plotly.graph_objects as go
+
+    from qwemlib.plots._base import _BookRenderer
+
+    fig = go.Figure(data=list(traces), frames=[go.Frame(data=list(f)) for f in frames])
+    return _BookRenderer().to_mimebundle(fig.to_dict())["text/html"]
+
+
+def test_plotly_bundle_is_the_smallest_that_holds_the_page():
+    """Each page gets the smallest partial bundle holding every trace type of its figures
+    (frames included); a type no partial bundle has, or a figure that names no types,
+    gets the full bundle; a page without figures gets none."""
+    import plotly.graph_objects as go
+    import qwem_sphinx as qs
+
+    line, heat = go.Scatter(y=[1, 2]), go.Heatmap(z=[[1, 2]])
+    gl, gl3 = go.Scattergl(y=[1]), go.Scatter3d(x=[1], y=[1], z=[1])
+    pick = qs.plotly_bundle
+    assert pick("<p>no figure</p>") is None
+    assert pick(_figure_html(line)).endswith("plotly-basic.min.js")
+    assert pick(_figure_html(line) + _figure_html(heat)).endswith("plotly-cartesian.min.js")
+    assert pick(_figure_html(line, frames=[[heat]])).endswith("plotly-cartesian.min.js")
+    assert pick(_figure_html(gl, line)).endswith("plotly-gl2d.min.js")
+    assert pick(_figure_html(gl3)).endswith("plotly-gl3d.min.js")
+    assert pick(_figure_html(gl) + _figure_html(heat)) == qs.PLOTLY_JS       # in no partial
+    assert pick(_figure_html(go.Sankey())) == qs.PLOTLY_JS
+    unnamed = _figure_html(line).replace(' data-qwem-traces="scatter"', "")
+    assert pick(unnamed + _figure_html(line)) == qs.PLOTLY_JS                 # an old output
+
+
+def test_plotly_bundles_list_their_packages_trace_modules():
+    """PLOTLY_BUNDLES's trace lists are those the vendored packages say they contain."""
+    import re
+
+    import qwem_sphinx as qs
+
+    node = ROOT / "node_modules"
+    for path, modules in qs.PLOTLY_BUNDLES:
+        name = Path(path).name.removesuffix(".min.js")             # plotly-cartesian
+        readme = node / f"plotly.js-{name.removeprefix('plotly-')}-dist-min" / "README.md"
+        if not readme.exists():
+            pytest.skip(f"{readme} missing (npm ci not run)")
+        line = re.search(r"Contains trace modules (.*)\.", readme.read_text()).group(1)
+        assert set(re.findall(r"`(\w+)`", line)) == modules, name
+        assert (readme.parent / Path(path).name).exists()

@@ -212,6 +212,15 @@ def test_book_renderer_emits_no_plotlyjs_and_no_cdn():
     assert "plotly-graph-div" in html and "Plotly.newPlot" in html
     assert "cdn" not in html.lower() and "https://" not in html
     assert len(html) < 50_000  # no embedded copy of plotly.js (4.7 MB)
+    assert f'class="plotly-graph-div" {plots.TRACES_ATTR}="scatter"' in html
+
+
+def test_trace_types_cover_data_and_frames():
+    fig = go.Figure([go.Scatter(y=[1]), go.Heatmap(z=[[1]])],
+                    frames=[go.Frame(data=[go.Bar(y=[1])]), go.Frame(data=[{"y": [2]}])])
+    assert plots.trace_types(fig.to_dict()) == ["bar", "heatmap", "scatter"]
+    assert plots.trace_types({"data": [{"y": [1]}]}) == ["scatter"]   # plotly.js's default
+    assert plots.trace_types({"data": []}) == []
 
 
 def test_mode_colors():
@@ -242,5 +251,34 @@ def test_flow_explorer_recomputes_on_slider_change():
     np.testing.assert_allclose(s2_end, [9.0, 6.0, 4.0], rtol=1e-2)
     np.testing.assert_allclose(ex.dynamics.s2(ex.result.times[-1]), s2_end, rtol=2e-2)
     assert ex.figure.layout.meta[plots.CAPTION_NAME].startswith(CAP)
+
+
+def test_flow_explorer_static_creates_no_widget(monkeypatch):
+    """In the book build the explorer shows its figure and creates no widget at all:
+    nbclient stores the state of every widget a kernel creates, displayed or not, and
+    any stored state makes the page load the 3.6 MB widget manager."""
+    ipywidgets = pytest.importorskip("ipywidgets")
+    from ipywidgets.widgets import widget as widget_module
+
+    from qwemlib import widgets
+
+    monkeypatch.setenv("QWEM_BOOK_BUILD", "1")
+    before = set(widget_module._instances)   # every live widget model of this process
+    ex = widgets.FlowExplorer(_toy_target(), caption=CAP, d=2, d_max=4, log10_sigma=-4,
+                              n_times=40)
+    assert ex.static and ex.widget is None and set(widget_module._instances) == before
+    assert len(ex.figure.data) == 4 and (ex.sigma, ex.d) == (1e-4, 2)
+    shown = []
+    monkeypatch.setattr("IPython.display.display", lambda *objs, **kw: shown.extend(objs))
+    ex._ipython_display_()
+    assert shown[1] is ex.figure and "need a running kernel" in shown[0].data
+    with pytest.raises(RuntimeError, match="static"):
+        ex.update()
+    live = widgets.FlowExplorer(_toy_target(), caption=CAP, d=2, d_max=4, n_times=40,
+                                static=False)
+    assert isinstance(live.widget, ipywidgets.VBox)
+    shown.clear()
+    live._ipython_display_()
+    assert shown == [live.widget]
 
 

@@ -2,12 +2,17 @@
 
 Five jobs, the first two about keeping the built book self-contained:
 
-1. Pages that contain a plotly figure get ``_static/vendor/plotly/plotly.min.js`` in
-   their ``<head>``, *before* require.js (priority 200 < 500). plotly.js is a UMD
-   bundle: loaded after require.js it registers an anonymous AMD module instead of
-   ``window.Plotly`` and every figure on the page stays blank (the JB1 pitfall).
-   The figures themselves are emitted by :func:`qwemlib.plots.use_book_renderer`
-   without any plotly.js or MathJax of their own.
+1. Pages that contain a plotly figure get a vendored plotly.js in their ``<head>``,
+   *before* require.js (priority 200 < 500). plotly.js is a UMD bundle: loaded after
+   require.js it registers an anonymous AMD module instead of ``window.Plotly`` and
+   every figure on the page stays blank (the JB1 pitfall). The figures themselves are
+   emitted by :func:`qwemlib.plots.use_book_renderer` without any plotly.js or MathJax
+   of their own, each div naming its trace types (``data-qwem-traces``), and the page
+   gets the smallest of plotly's official partial bundles that holds every trace type
+   on it (:func:`plotly_bundle`): the full ``plotly.min.js`` is 4.6 MiB and alone takes
+   longer than the 2 s a page may take to load (issue 15, ``bench/bench_pages.py``),
+   the cartesian bundle 1.4 MiB. A figure div without the attribute (an output
+   executed before it existed) gets the full bundle.
 2. After the build, every HTML page is scanned for ``src=``/``href=`` attributes that
    load a script, stylesheet, font or image from another host; each one is a warning,
    which ``-W`` turns into a failed build. Hyperlinks (``<a href>``) are fine.
@@ -39,7 +44,22 @@ import os
 import re
 from pathlib import Path
 
-PLOTLY_JS = "vendor/plotly/plotly.min.js"
+from qwemlib.plots._base import TRACES_ATTR
+
+PLOTLY_JS = "vendor/plotly/plotly.min.js"   # every trace type
+#: plotly.js 3.7.0's official partial bundles, smallest first: (file, trace modules);
+#: the lists are those of each package's README (plotly.js-<name>-dist-min).
+PLOTLY_BUNDLES = (
+    ("vendor/plotly/plotly-basic.min.js", frozenset({"bar", "pie", "scatter"})),
+    ("vendor/plotly/plotly-cartesian.min.js", frozenset({
+        "bar", "box", "contour", "heatmap", "histogram", "histogram2d",
+        "histogram2dcontour", "image", "pie", "scatter", "scatterternary", "violin"})),
+    ("vendor/plotly/plotly-gl2d.min.js", frozenset({"parcoords", "scatter", "scattergl", "splom"})),
+    ("vendor/plotly/plotly-gl3d.min.js", frozenset({
+        "cone", "isosurface", "mesh3d", "scatter", "scatter3d", "streamtube", "surface",
+        "volume"})),
+)
+_TRACES = re.compile(rf'class="plotly-graph-div" {TRACES_ATTR}="([^"]*)"')
 POLL_SLICE = 1.0   # seconds; see patch_kernel_channel_polling
 LONG_TIMEOUT = 3600   # seconds per cell at the local and full presets
 
@@ -51,10 +71,28 @@ _EXTERNAL = re.compile(
 )
 
 
+def plotly_bundle(body: str) -> str | None:
+    """The plotly.js file a page's HTML ``body`` needs: ``None`` without a figure, the
+    smallest partial bundle of :data:`PLOTLY_BUNDLES` holding every trace type that its
+    figure divs name, else (a type in no partial bundle, or a div that names none) the
+    full bundle."""
+    n_figures = body.count('class="plotly-graph-div"')
+    if not n_figures:
+        return None
+    named = _TRACES.findall(body)
+    if len(named) < n_figures:
+        return PLOTLY_JS
+    types = {t for attr in named for t in attr.split()}
+    for path, modules in PLOTLY_BUNDLES:
+        if types <= modules:
+            return path
+    return PLOTLY_JS
+
+
 def _add_plotly(app, pagename, templatename, context, doctree):
-    body = context.get("body", "") if context else ""
-    if "plotly-graph-div" in body:
-        app.add_js_file(PLOTLY_JS, priority=200)
+    bundle = plotly_bundle(context.get("body", "") if context else "")
+    if bundle:
+        app.add_js_file(bundle, priority=200)
 
 
 def _drop_thebe(app, pagename, templatename, context, doctree):

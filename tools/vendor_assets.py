@@ -5,14 +5,11 @@ and the browser test forbids it). ``package.json`` + ``package-lock.json`` pin t
 assets; this script runs ``npm ci`` when ``node_modules`` is missing or older than the
 lockfile, then copies just the files the pages use:
 
-==================  ===========================================  ====================
-folder              from                                         used by
-==================  ===========================================  ====================
-``mathjax/``        ``mathjax/es5`` (CHTML output, TeX input)    ``mathjax_path``
-``plotly/``         ``plotly.js-dist-min/plotly.min.js``         ``tools/qwem_sphinx.py``
-``requirejs/``      ``requirejs/require.js``                     ``nb_ipywidgets_js``
-``html-manager/``   ``@jupyter-widgets/html-manager/dist``       ``nb_ipywidgets_js``
-==================  ===========================================  ====================
+* ``mathjax/``: ``mathjax/es5`` (CHTML output, TeX input), for ``mathjax_path``;
+* ``plotly/``: ``plotly.js-dist-min/plotly.min.js`` and plotly's partial bundles
+  ``plotly.js-{basic,cartesian,gl2d,gl3d}-dist-min``, for ``tools/qwem_sphinx.py``;
+* ``requirejs/``: ``requirejs/require.js``, for ``nb_ipywidgets_js``;
+* ``html-manager/``: ``@jupyter-widgets/html-manager/dist``, for ``nb_ipywidgets_js``.
 
 The folder is not ``_static/``: Jupyter Book adds every ``.js`` file found in a
 ``_static/`` folder to every page.
@@ -42,6 +39,12 @@ COPIES = [
     ("mathjax/LICENSE", "mathjax/LICENSE", None),
     ("plotly.js-dist-min/plotly.min.js", "plotly/plotly.min.js", None),
     ("plotly.js-dist-min/LICENSE", "plotly/LICENSE", None),
+    # plotly's partial bundles (same version, same license): a page loads the smallest
+    # one that holds its figures' trace types (tools/qwem_sphinx.py, plotly_bundle)
+    ("plotly.js-basic-dist-min/plotly-basic.min.js", "plotly/plotly-basic.min.js", None),
+    ("plotly.js-cartesian-dist-min/plotly-cartesian.min.js", "plotly/plotly-cartesian.min.js", None),
+    ("plotly.js-gl2d-dist-min/plotly-gl2d.min.js", "plotly/plotly-gl2d.min.js", None),
+    ("plotly.js-gl3d-dist-min/plotly-gl3d.min.js", "plotly/plotly-gl3d.min.js", None),
     ("requirejs/require.js", "requirejs/require.js", None),
     ("@jupyter-widgets/html-manager/dist", "html-manager", ("*.map", "embed.js*", "libembed-amd.js")),
 ]

@@ -16,8 +16,10 @@ Used in: book/intro.md, book/01_word2vec_pmi.md, and the later chapters.
 """
 
 from ._base import CAPTION_NAME as CAPTION_NAME
+from ._base import TRACES_ATTR as TRACES_ATTR
 from ._base import add_caption as add_caption
 from ._base import mode_colors as mode_colors
+from ._base import trace_types as trace_types
 from ._base import use_book_renderer as use_book_renderer
 from ._benchmarks import overlap_heatmaps as overlap_heatmaps
 from ._dynamics import add_rank_axis as add_rank_axis

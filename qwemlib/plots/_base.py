@@ -23,7 +23,10 @@ class _BookRenderer(pio.base_renderers.MimetypeRenderer):
 
     plotly's ``notebook`` renderer would embed 4.7 MB of plotly.js in every page and
     add a ``<script>`` for MathJax from a CDN to every figure; the book instead loads
-    its vendored ``plotly.min.js`` in the page head (see ``tools/qwem_sphinx.py``).
+    a vendored plotly.js in the page head (see ``tools/qwem_sphinx.py``). The figure's
+    div carries ``data-qwem-traces``, the trace types of its data and frames
+    (:func:`trace_types`), so that the page can load the smallest plotly.js bundle
+    that draws them.
     """
 
     def to_mimebundle(self, fig_dict):
@@ -38,7 +41,24 @@ class _BookRenderer(pio.base_renderers.MimetypeRenderer):
             auto_play=False,  # slider figures must open on their initial frame, not animate
             config={"displaylogo": False, "responsive": True},
         )
-        return {"text/html": html}
+        marked = f'class="plotly-graph-div" {TRACES_ATTR}="{" ".join(trace_types(fig_dict))}"'
+        return {"text/html": html.replace('class="plotly-graph-div"', marked, 1)}
+
+
+#: attribute of a book figure's div that lists its trace types (read by tools/qwem_sphinx.py)
+TRACES_ATTR = "data-qwem-traces"
+
+
+def trace_types(fig_dict: dict) -> list[str]:
+    """The sorted trace types of a figure dict, its frames' traces included.
+
+    A trace without ``type`` is a ``scatter`` (plotly.js's default); a frame's trace
+    without one restyles a trace of the figure and adds no type.
+    """
+    types = {t.get("type", "scatter") for t in fig_dict.get("data", [])}
+    for frame in fig_dict.get("frames", []) or []:
+        types |= {t["type"] for t in frame.get("data", []) or [] if t.get("type")}
+    return sorted(types)
 
 
 def use_book_renderer() -> None:
