@@ -282,3 +282,35 @@ def test_flow_explorer_static_creates_no_widget(monkeypatch):
     assert shown == [live.widget]
 
 
+
+
+def test_all_modes_figure_draws_every_mode_in_few_traces():
+    """Every mode's curve is in the figure, point for point, in ``groups`` SGD traces and
+    one theory trace per run; hovering names the mode."""
+    rng = np.random.default_rng(0)
+    T, d = 7, 25
+    lam = np.linspace(5.0, 1.0, d)
+    runs = {key: {"times": np.geomspace(1e-3, 1, T), "singular_values": rng.random((T, d)),
+                  "theory_t": np.geomspace(1e-3, 1, T + 2), "theory_s2": rng.random((T + 2, d))}
+            for key in ("a", "b")}
+    fig = plots.all_modes_figure(runs, {"a": "A", "b": "B"}, lam, caption=CAP, groups=4)
+    assert len(fig.data) == 2 * (4 + 1)
+    sgd = [tr for tr in fig.data[:5] if tr.name.startswith("SGD")]
+    assert [tr.name for tr in sgd] == ["SGD, modes 1-6", "SGD, modes 7-12", "SGD, modes 13-19",
+                                       "SGD, modes 20-25"]
+    x = np.concatenate([np.asarray(tr.x, float) for tr in sgd])
+    y = np.concatenate([np.asarray(tr.y, float) for tr in sgd])
+    k = np.concatenate([np.asarray(tr.customdata) for tr in sgd])
+    keep = ~np.isnan(y)
+    assert keep.sum() == T * d and np.isnan(x).sum() == d       # one gap after each curve
+    want = runs["a"]["singular_values"] ** 2 / lam
+    for mode in (1, 13, 25):
+        np.testing.assert_allclose(y[keep & (k == mode)], want[:, mode - 1], rtol=1e-6)
+        np.testing.assert_allclose(x[keep & (k == mode)], runs["a"]["times"], rtol=1e-6)
+    th = fig.data[4]
+    assert th.name == "eq. 11, every mode" and np.isfinite(np.asarray(th.y, float)).sum() == (T + 2) * d
+    assert str(np.asarray(sgd[0].y).dtype) == "float32"
+    few = {"a": {f: (v[:, :3] if v.ndim == 2 else v) for f, v in runs["a"].items()}}
+    fig = plots.all_modes_figure(few, {"a": "A"}, lam[:3], caption=CAP)   # groups > d
+    assert [tr.name for tr in fig.data] == ["SGD, mode 1", "SGD, mode 2", "SGD, mode 3",
+                                            "eq. 11, every mode"]

@@ -49,29 +49,50 @@ def sgd_vs_theory_grid(runs: dict, labels: dict, *, caption: str, k_max: int = 1
     return _captioned(fig, subtitle, title, dict(t=140))
 
 
+def _joined(x, Y):
+    """The columns of ``Y`` (``(T, n)``) against ``x`` as one polyline broken by NaNs, in
+    float32, with the 1-based column number of each point (for one trace of ``n`` curves)."""
+    T, n = Y.shape
+    gap = np.full((1, n), np.nan)
+    xs = np.vstack([np.repeat(np.asarray(x, float)[:, None], n, axis=1), gap]).T.ravel()
+    ys = np.vstack([np.asarray(Y, float), gap]).T.ravel()
+    ks = np.repeat(np.arange(1, n + 1), T + 1)
+    return xs.astype(np.float32), ys.astype(np.float32), ks
+
+
 def all_modes_figure(runs: dict, labels: dict, eigenvalues, *, caption: str | None = None,
-                     title: str | None = None) -> go.Figure:
-    """Every mode on one time axis, one panel per run: ``s_k(t)^2 / lambda_k`` of SGD (solid)
-    and of eq. 11 from the run's ``W(0)`` (dashed), coloured by ``k`` (Figure 2, all ``d`` modes)."""
+                     title: str | None = None, groups: int = 10) -> go.Figure:
+    """Every mode on one time axis, one panel per run: ``s_k(t)^2 / lambda_k`` of SGD (solid,
+    coloured by ``k``) and of eq. 11 from the run's ``W(0)`` (dashed, black), Figure 2 for all
+    ``d`` modes.
+
+    The modes are drawn as ``groups`` SGD traces per panel (consecutive modes, one colour
+    each; hovering names the mode) and one theory trace, the curves of a trace joined with
+    NaN gaps, in float32: at ``d = 200`` one trace per curve made 800 traces and a 4 MB
+    page that took 15 s to load (``bench/bench_pages.py``)."""
     lam = np.asarray(eigenvalues, float)
     d = len(lam)
+    n_groups = max(1, min(int(groups), d))
+    bounds = np.linspace(0, d, n_groups + 1).round().astype(int)
     fig = make_subplots(rows=len(runs), cols=1, subplot_titles=[labels[k] for k in runs],
                         vertical_spacing=0.1)
-    palette = px_colors(d)
+    palette = px_colors(n_groups)
     for row, r in enumerate(runs.values(), start=1):
         s2 = r["singular_values"] ** 2 / lam
         th = r["theory_s2"] / lam
-        for k in range(d):
-            leg = row == 1 and k in (0, d - 1)
-            fig.add_trace(go.Scatter(x=r["times"], y=s2[:, k], mode="lines",
-                                     line=dict(color=palette[k], width=1),
-                                     name=f"SGD, mode {k + 1}", legendgroup="sgd", showlegend=leg,
-                                     hovertemplate=f"mode {k + 1}<br>t=%{{x:.4f}}<br>%{{y:.3f}}"),
+        for g, (lo, hi) in enumerate(zip(bounds[:-1], bounds[1:])):
+            x, y, k = _joined(r["times"], s2[:, lo:hi])
+            name = f"SGD, mode {lo + 1}" if hi == lo + 1 else f"SGD, modes {lo + 1}-{hi}"
+            fig.add_trace(go.Scatter(x=x, y=y, customdata=k + lo, mode="lines",
+                                     line=dict(color=palette[g], width=1), name=name,
+                                     legendgroup=name, showlegend=row == 1,
+                                     hovertemplate="mode %{customdata}<br>t=%{x:.4f}<br>%{y:.3f}"
+                                                   "<extra>SGD</extra>"),
                           row=row, col=1)
-            fig.add_trace(go.Scatter(x=r["theory_t"], y=th[:, k], mode="lines",
-                                     line=dict(color=palette[k], width=1, dash="dash"), opacity=0.6,
-                                     name=f"eq. 11, mode {k + 1}", legendgroup="th", showlegend=leg,
-                                     hoverinfo="skip"), row=row, col=1)
+        x, y, _ = _joined(r["theory_t"], th)
+        fig.add_trace(go.Scatter(x=x, y=y, mode="lines", opacity=0.6, name="eq. 11, every mode",
+                                 line=dict(color="black", width=1, dash="dash"), legendgroup="th",
+                                 showlegend=row == 1, hoverinfo="skip"), row=row, col=1)
         fig.update_xaxes(title_text="t = 2 g Σ η", type="log", row=row, col=1)
         fig.update_yaxes(title_text="s_k² / λ_k", range=[0, 1.3], row=row, col=1)
     fig.update_layout(height=380 * len(runs), template="plotly_white")
