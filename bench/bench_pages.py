@@ -13,6 +13,12 @@ browser context per load. For each page it reports, as the median of ``--repeats
 
     .venv/bin/python bench/bench_pages.py                       # every page of _toc.yml
     .venv/bin/python bench/bench_pages.py --pages book/04_stepwise.html --repeats 5
+    .venv/bin/python bench/bench_pages.py --baseline /path/to/older/_build/html
+
+With ``--baseline`` the same pages of a second build (e.g. the site of an earlier commit)
+are loaded in the same run, alternating with this one's (A B A B ...), and the table
+adds their ready time and the ratio baseline / this, so that a shared machine's load
+hits both alike.
 
 The target (issue 15): the page with the precomputed sigma x d slider figure loads in
 under 2 s from a local server. A local server measures the browser's parse, script and
@@ -90,13 +96,17 @@ def main(argv=None) -> int:
     ap.add_argument("--site", type=Path, default=ROOT / "_build" / "html", help="the built site")
     ap.add_argument("--pages", help="comma list of pages (default: every page of _toc.yml)")
     ap.add_argument("--repeats", type=int, default=3, help="cold loads per page (the median is reported)")
+    ap.add_argument("--baseline", type=Path, help="a second built site to load alternately (before/after)")
     args = ap.parse_args(argv)
-    if not (args.site / "index.html").exists():
-        raise SystemExit(f"{args.site / 'index.html'} is missing: build the book first (make book)")
+    for site in filter(None, (args.site, args.baseline)):
+        if not (site / "index.html").exists():
+            raise SystemExit(f"{site / 'index.html'} is missing: build the book first (make book)")
     from playwright.sync_api import sync_playwright
 
     pages = [p.strip() for p in args.pages.split(",")] if args.pages else toc_pages()
     httpd, base = serve(args.site)
+    old_httpd, old_base = serve(args.baseline) if args.baseline else (None, None)
+    load0 = os.getloadavg()[0]
     rows = []
     try:
         with sync_playwright() as pw:
@@ -104,23 +114,38 @@ def main(argv=None) -> int:
                 "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                 "--disable-component-update", "--disable-sync", "--no-first-run"])
             for p in pages:
-                runs = [load_once(browser, base + p) for _ in range(args.repeats)]
+                runs, old = [], []
+                for _ in range(args.repeats):
+                    runs.append(load_once(browser, base + p))
+                    if old_base and (args.baseline / p).exists():
+                        old.append(load_once(browser, old_base + p))
                 html = (args.site / p).stat().st_size
                 rows.append((p, statistics.median(r["load_s"] for r in runs),
                              statistics.median(r["ready_s"] for r in runs), runs[-1]["bytes"], html,
-                             runs[-1]["requests"], runs[-1]["plots"]))
-                print(f"#   {p}: ready {rows[-1][2]:.2f} s", flush=True)
+                             runs[-1]["requests"], runs[-1]["plots"],
+                             statistics.median(r["ready_s"] for r in old) if old else None,
+                             old[-1]["bytes"] if old else None))
+                print(f"#   {p}: ready {rows[-1][2]:.2f} s"
+                      + (f" (baseline {rows[-1][7]:.2f} s)" if old else ""), flush=True)
             browser.close()
     finally:
         httpd.shutdown()
+        if old_httpd:
+            old_httpd.shutdown()
     print(f"\n# {args.site}, {args.repeats} cold load(s) per page, local server, {os.cpu_count()} cores, "
-          f"1-min load average {os.getloadavg()[0]:.1f}\n")
+          f"1-min load average {load0:.1f} at the start, {os.getloadavg()[0]:.1f} at the end"
+          + (f"; baseline {args.baseline}, loaded alternately" if args.baseline else "") + "\n")
+    extra = " baseline ready s | baseline MiB | baseline / this |" if args.baseline else ""
     print("| page | load event s | ready s (figures drawn, math typeset) | MiB fetched | HTML MiB | "
-          "requests | plotly figures | under 2 s |")
-    print("|---|---:|---:|---:|---:|---:|---:|:---:|")
-    for p, lo, re_, b, h, n, k in rows:
+          "requests | plotly figures | under 2 s |" + extra)
+    print("|---|---:|---:|---:|---:|---:|---:|:---:|" + ("---:|---:|---:|" if args.baseline else ""))
+    for p, lo, re_, b, h, n, k, ore, ob in rows:
+        tail = ""
+        if args.baseline:
+            tail = (f" {ore:.2f} | {ob / 2**20:.1f} | {ore / re_:.2f} |" if ore is not None
+                    else " - | - | - |")
         print(f"| {p} | {lo:.2f} | {re_:.2f} | {b / 2**20:.1f} | {h / 2**20:.2f} | {n} | {k} | "
-              f"{'yes' if re_ < TARGET_SECONDS else 'no'} |")
+              f"{'yes' if re_ < TARGET_SECONDS else 'no'} |" + tail)
     return 0
 
 

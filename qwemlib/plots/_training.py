@@ -56,7 +56,7 @@ def _joined(x, Y):
     gap = np.full((1, n), np.nan)
     xs = np.vstack([np.repeat(np.asarray(x, float)[:, None], n, axis=1), gap]).T.ravel()
     ys = np.vstack([np.asarray(Y, float), gap]).T.ravel()
-    ks = np.repeat(np.arange(1, n + 1), T + 1)
+    ks = np.repeat(np.arange(1, n + 1, dtype=np.int16 if n < 2**15 else np.int32), T + 1)
     return xs.astype(np.float32), ys.astype(np.float32), ks
 
 
@@ -83,7 +83,7 @@ def all_modes_figure(runs: dict, labels: dict, eigenvalues, *, caption: str | No
         for g, (lo, hi) in enumerate(zip(bounds[:-1], bounds[1:])):
             x, y, k = _joined(r["times"], s2[:, lo:hi])
             name = f"SGD, mode {lo + 1}" if hi == lo + 1 else f"SGD, modes {lo + 1}-{hi}"
-            fig.add_trace(go.Scatter(x=x, y=y, customdata=k + lo, mode="lines",
+            fig.add_trace(go.Scatter(x=x, y=y, customdata=k + k.dtype.type(lo), mode="lines",
                                      line=dict(color=palette[g], width=1), name=name,
                                      legendgroup=name, showlegend=row == 1,
                                      hovertemplate="mode %{customdata}<br>t=%{x:.4f}<br>%{y:.3f}"
