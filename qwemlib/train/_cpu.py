@@ -52,13 +52,15 @@ Euler error is of that order); the buffered centre row (read once per centre) on
 changes the ``O(eta^2)`` part. Tested: a run from small initialization at ci reaches the
 closed form's half-rise times (:func:`qwemlib.theory.half_rise_times`) like the JAX path.
 
-Throughput (bench/bench_train.py --local, V = 10,000, d = 200, B = 250k + 250k, 2 threads, on the
-shared 2-core machine at load average ~5, where every trainer got ~0.65 CPU s per s): QWEM
-unigram 2.8 M pairs/s, uniform 1.9 M, exact 0.83 M, SGNS 2.9 M; the JAX path 0.14-0.29 M;
-gensim 10.3 M implied (2.8 M counting only the words its subsampling keeps). One thread
-computes ~9-11 M pairs per CPU second (W's rows come from L3 or memory; Psi is a random read
-per pair); Hogwild on two threads loses 15-25 % of that to shared hot rows. ``"exact"`` pays
-its two ``V x d x d`` matmuls per step and two uncached rows per cell.
+Throughput (bench/bench_train.py --local, V = 10,000, d = 200, first local shard, on the
+2-core machine with nothing else running, 2026-12-03; data/bench/train-local-cpu-kernel.md):
+QWEM unigram 11.3 M pairs/s on one thread (10.2 M on two), uniform 7.6 M (10.6 M), exact
+5.7 M at B = 250k + 250k on one thread, SGNS 11.8-12.6 M on two; gensim 38.7 M implied
+(10.5 M counting only the words its subsampling keeps), so 0.15-0.32 of it. One thread
+computes ~10-11 M pairs per CPU second (W's rows come from L3 or memory; Psi is a random
+read per pair); Hogwild on two threads gains little here (shared hot rows). ``"exact"``
+pays its two ``V x d x d`` matmuls per step (:func:`exact_terms`, ~6 ms) and two uncached
+rows of ``W`` plus a random read of the cell table per cell.
 
 Used in: :func:`qwemlib.train.train` (``TrainConfig.backend``), bench/bench_train.py.
 """
