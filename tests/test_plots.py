@@ -314,3 +314,31 @@ def test_all_modes_figure_draws_every_mode_in_few_traces():
     fig = plots.all_modes_figure(few, {"a": "A"}, lam[:3], caption=CAP)   # groups > d
     assert [tr.name for tr in fig.data] == ["SGD, mode 1", "SGD, mode 2", "SGD, mode 3",
                                             "eq. 11, every mode"]
+
+
+@pytest.mark.parametrize("curve", ["sigmoid", "slow drift", "noisy", "nan"])
+def test_thinned_curves_stay_within_twice_the_tolerance(curve):
+    """The eq. 11 curves of all_modes_figure keep few points, and the line through them is
+    within 2 tol of every point dropped (a drift of steps below tol included)."""
+    from qwemlib.plots._training import _thinned
+
+    t = np.geomspace(1e-3, 10, 300)
+    y = {"sigmoid": 1 / (1 + np.exp(-(np.log(t) - 0.5) * 6)),
+         "slow drift": np.linspace(0, 1, 300),
+         "noisy": np.random.default_rng(1).random(300),
+         "nan": np.where(np.arange(300) == 150, np.nan, np.sin(t))}[curve]
+    tol = 1e-3
+    idx = _thinned(y, tol)
+    assert idx[0] == 0 and idx[-1] == len(y) - 1
+    fine = np.isfinite(y)
+    assert np.all(np.isin(np.flatnonzero(~fine), idx))          # a gap is never dropped
+    keep = idx[fine[idx]]
+    line = np.interp(np.log(t), np.log(t[keep]), y[keep])
+    assert np.nanmax(np.abs(line - y)[fine]) <= 2 * tol + 1e-12
+    if curve == "sigmoid":
+        assert len(idx) < len(y) / 2                             # the flat ends are dropped
+    # the rule fails where it should: keeping only every 30th point breaks the bound
+    coarse = np.arange(0, len(y), 30)
+    if curve == "sigmoid":
+        bad = np.interp(np.log(t), np.log(t[coarse]), y[coarse])
+        assert np.max(np.abs(bad - y)) > 2 * tol

@@ -49,15 +49,46 @@ def sgd_vs_theory_grid(runs: dict, labels: dict, *, caption: str, k_max: int = 1
     return _captioned(fig, subtitle, title, dict(t=140))
 
 
-def _joined(x, Y):
+#: largest change of ``s_k^2 / lambda_k`` that all_modes_figure's eq. 11 curves may skip
+THEORY_TOL = 1e-3
+
+
+def _thinned(y, tol: float) -> np.ndarray:
+    """Indices of ``y`` to keep so that the polyline through them stays within ``2 tol`` of
+    every dropped point: a point is kept when it differs from the last kept one by more than
+    ``tol``, together with the point just before it (so a flat stretch keeps both ends);
+    the first and last points are always kept."""
+    keep = np.zeros(len(y), bool)
+    keep[[0, -1]] = True
+    last = y[0]
+    for i in range(1, len(y) - 1):
+        if not np.isfinite(y[i]):           # a gap: keep it and both its neighbours
+            keep[i - 1] = keep[i] = True
+            last = np.nan
+        elif not np.isfinite(last):
+            keep[i] = True
+            last = y[i]
+        elif abs(y[i] - last) > tol:
+            keep[i] = keep[i - 1] = True
+            last = y[i]
+    return np.flatnonzero(keep)
+
+
+def _joined(x, Y, tol: float = 0.0):
     """The columns of ``Y`` (``(T, n)``) against ``x`` as one polyline broken by NaNs, in
-    float32, with the 1-based column number of each point (for one trace of ``n`` curves)."""
-    T, n = Y.shape
-    gap = np.full((1, n), np.nan)
-    xs = np.vstack([np.repeat(np.asarray(x, float)[:, None], n, axis=1), gap]).T.ravel()
-    ys = np.vstack([np.asarray(Y, float), gap]).T.ravel()
-    ks = np.repeat(np.arange(1, n + 1, dtype=np.int16 if n < 2**15 else np.int32), T + 1)
-    return xs.astype(np.float32), ys.astype(np.float32), ks
+    float32, with the 1-based column number of each point (for one trace of ``n`` curves);
+    with ``tol > 0`` each curve keeps only the points :func:`_thinned` keeps."""
+    x = np.asarray(x, float)
+    Y = np.asarray(Y, float)
+    dtype = np.int16 if Y.shape[1] < 2**15 else np.int32
+    xs, ys, ks = [], [], []
+    for k in range(Y.shape[1]):
+        idx = _thinned(Y[:, k], tol) if tol > 0 else np.arange(len(x))
+        xs += [x[idx], [np.nan]]
+        ys += [Y[idx, k], [np.nan]]
+        ks.append(np.full(len(idx) + 1, k + 1, dtype))
+    return (np.concatenate(xs).astype(np.float32), np.concatenate(ys).astype(np.float32),
+            np.concatenate(ks))
 
 
 def all_modes_figure(runs: dict, labels: dict, eigenvalues, *, caption: str | None = None,
@@ -69,7 +100,10 @@ def all_modes_figure(runs: dict, labels: dict, eigenvalues, *, caption: str | No
     The modes are drawn as ``groups`` SGD traces per panel (consecutive modes, one colour
     each; hovering names the mode) and one theory trace, the curves of a trace joined with
     NaN gaps, in float32: at ``d = 200`` one trace per curve made 800 traces and a 4 MB
-    page that took 15 s to load (``bench/bench_pages.py``)."""
+    page that took 15 s to load (``bench/bench_pages.py``). The predictions are smooth and
+    flat before and after their step, so each keeps only the points that move it by more
+    than :data:`THEORY_TOL` (the line stays within twice that of every point dropped:
+    under a pixel at the figure's height)."""
     lam = np.asarray(eigenvalues, float)
     d = len(lam)
     n_groups = max(1, min(int(groups), d))
@@ -89,7 +123,7 @@ def all_modes_figure(runs: dict, labels: dict, eigenvalues, *, caption: str | No
                                      hovertemplate="mode %{customdata}<br>t=%{x:.4f}<br>%{y:.3f}"
                                                    "<extra>SGD</extra>"),
                           row=row, col=1)
-        x, y, _ = _joined(r["theory_t"], th)
+        x, y, _ = _joined(r["theory_t"], th, tol=THEORY_TOL)
         fig.add_trace(go.Scatter(x=x, y=y, mode="lines", opacity=0.6, name="eq. 11, every mode",
                                  line=dict(color="black", width=1, dash="dash"), legendgroup="th",
                                  showlegend=row == 1, hoverinfo="skip"), row=row, col=1)
