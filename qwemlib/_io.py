@@ -44,7 +44,9 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO[Any]]
     The bytes are flushed and ``fsync``-ed before the rename, and the folder after it,
     so that a crash right after the call does not leave an empty file under ``path``.
     On any exception (a full disk, an interrupt) the temporary file is removed and
-    ``path`` is left as it was. The parent folder is created if needed.
+    ``path`` is left as it was. The parent folder is created if needed. An ``OSError``
+    that names no file (a full disk: ``write`` raises ``ENOSPC`` without a filename) is
+    raised again, of the same type and errno, naming ``path``.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -57,9 +59,12 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO[Any]]
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(OSError):
             os.remove(tmp)
+        if isinstance(exc, OSError) and exc.filename is None and exc.errno is not None:
+            raise OSError(exc.errno, f"{exc.strerror or exc} while writing {path} (it was left "
+                          "as it was; free space there or write elsewhere)", str(path)) from exc
         raise
     _fsync_dir(path.parent)
 

@@ -76,6 +76,24 @@ def test_failed_write_on_a_full_disk_removes_its_temporary(tmp_path):
     assert _io.try_load_npz(p, ["x"])["x"].tolist() == [1.0, 1.0]
 
 
+def test_full_disk_error_names_the_file(tmp_path):
+    """ENOSPC comes from write() with no filename; the error raised names the target, keeps
+    its errno, and an error that already names a file passes through unchanged."""
+    import errno
+    p = tmp_path / "emb.npz"
+    with pytest.raises(OSError) as info:
+        with _io.atomic_write(p, "wb"):
+            raise OSError(errno.ENOSPC, "No space left on device")
+    err = info.value
+    assert err.errno == errno.ENOSPC and err.filename == str(p)
+    assert f"while writing {p}" in str(err) and "free space" in str(err)
+    with pytest.raises(FileNotFoundError) as info:
+        with _io.atomic_write(p, "wb"):
+            open(tmp_path / "missing" / "x")
+    assert info.value.filename == str(tmp_path / "missing" / "x")
+    assert not p.exists()
+
+
 def test_check_writable_creates_the_folder_and_reports_what_it_made(tmp_path):
     made = _io.check_writable(tmp_path / "a" / "b")
     assert made == [tmp_path / "a", tmp_path / "a" / "b"] and (tmp_path / "a" / "b").is_dir()
