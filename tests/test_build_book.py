@@ -193,6 +193,8 @@ def test_plotly_bundle_is_the_smallest_that_holds_the_page():
     assert pick(_figure_html(go.Sankey())) == qs.PLOTLY_JS
     unnamed = _figure_html(line).replace(' data-qwem-traces="scatter"', "")
     assert pick(unnamed + _figure_html(line)) == qs.PLOTLY_JS                 # an old output
+    other = '<div id="x" class="plotly-graph-div js-plotly-plot"></div>'      # another renderer
+    assert pick(other) == qs.PLOTLY_JS and pick(other + _figure_html(line)) == qs.PLOTLY_JS
 
 
 def test_plotly_bundles_list_their_packages_trace_modules():

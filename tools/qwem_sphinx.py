@@ -74,9 +74,9 @@ _EXTERNAL = re.compile(
 def plotly_bundle(body: str) -> str | None:
     """The plotly.js file a page's HTML ``body`` needs: ``None`` without a figure, the
     smallest partial bundle of :data:`PLOTLY_BUNDLES` holding every trace type that its
-    figure divs name, else (a type in no partial bundle, or a div that names none) the
-    full bundle."""
-    n_figures = body.count('class="plotly-graph-div"')
+    figure divs name, else (a type in no partial bundle, or a figure whose div names none,
+    e.g. one written by another renderer) the full bundle."""
+    n_figures = body.count("plotly-graph-div")
     if not n_figures:
         return None
     named = _TRACES.findall(body)
