@@ -44,7 +44,7 @@ import os
 import re
 from pathlib import Path
 
-from qwemlib.plots._base import TRACES_ATTR
+from qwemlib.plots import TRACES_ATTR
 
 PLOTLY_JS = "vendor/plotly/plotly.min.js"   # every trace type
 #: plotly.js 3.7.0's official partial bundles, smallest first: (file, trace modules);
