@@ -20,7 +20,13 @@ ones it computed (in-article positives, negatives, cells). Every row gets its ra
 gensim's implied pairs/s measured in the same run (the issue's yardstick), and its CPU
 seconds per wall second (the machine is shared: the load average is printed at the start
 and the end). gensim's *effective* pairs/s counts only the words its subsampling keeps
-(``sample=1e-5``; its window then spans kept words): the work it really does.
+(``sample=1e-5``; its window then spans kept words): the work it really does. gensim is also
+timed with ``sample=0`` (no subsampling: every word is a centre, as in our stream walk), where
+words/s x (pairs per word) is its measured pair rate on the same work; each row gets its
+ratio to that too (``--no-sample0`` skips it). ``--repeats N`` measures every row N times,
+interleaved (all rows, then gensim, per round), and prints medians with their range: on a
+shared machine one measurement can land in a slow spell (seen here: the same kernel at 6 and
+at 15 M pairs/s minutes apart), and interleaving exposes every row to the same spells.
 
 ``--overlap-curve`` instead trains QWEM at ci with :data:`CI_CURVE_CONFIG` (the
 configuration of tests/test_train.py's slow d = 50 test), once per estimator in
@@ -32,6 +38,7 @@ of W next to sqrt(lambda_k). ``--reach-095`` uses instead each estimator's confi
 Usage:
     python bench/bench_train.py [--steps 20] [--batch 50000,250000] [--negatives unigram,uniform]
                                 [--local] [--no-gensim] [--backends jax,cpu-kernel] [--no-ci]
+                                [--repeats 3] [--no-sample0] [--cpu-threads 1,2]
     python bench/bench_train.py --overlap-curve [--curve-steps 800] [--negatives unigram,uniform,exact]
     python bench/bench_train.py --overlap-curve --reach-095 [--negatives uniform,exact]
 """
@@ -125,7 +132,7 @@ def overlap_curve(steps: int, records: int = 8, negatives: str = "unigram", reac
               f"{sv[0]:.2f} | {sv[9]:.2f} | {sv[49]:.2f} |")
 
 
-def bench_gensim(corpus, dim, window, workers=2, epochs=1):
+def bench_gensim(corpus, dim, window, workers=2, epochs=1, sample=1e-5):
     from gensim.models import Word2Vec
 
     words = corpus.vocab.words
@@ -134,12 +141,20 @@ def bench_gensim(corpus, dim, window, workers=2, epochs=1):
     sents = [s[i:i + 10_000] for s in sents for i in range(0, len(s), 10_000)]
     n_words = sum(len(s) for s in sents)
     m = Word2Vec(vector_size=dim, window=window, sg=1, negative=5, min_count=1, workers=workers,
-                 sample=1e-5, seed=0)
+                 sample=sample, seed=0)
     m.build_vocab(sents)
     t, c = time.perf_counter(), time.process_time()
     m.train(sents, total_examples=len(sents), epochs=epochs)
     dt = time.perf_counter() - t
     return n_words * epochs / dt, n_words, (time.process_time() - c) / dt
+
+
+def _spread(m) -> str:
+    """``"; N runs, min-max"`` of a row's pairs/s (first entry of each measurement), or ``""`` for one."""
+    if len(m) < 2:
+        return ""
+    v = [x[0] for x in m]
+    return f"; {len(v)} runs, {min(v) / 1e6:.1f}-{max(v) / 1e6:.1f} M"
 
 
 def gensim_kept_fraction(unigram, sample=1e-5):
@@ -166,6 +181,11 @@ def main(argv=None):
                     help="--overlap-curve with each estimator's CI_095_CONFIGS configuration")
     ap.add_argument("--local", action="store_true", help="also the first local-sample shard, V=10k, d=200")
     ap.add_argument("--no-ci", dest="no_ci", action="store_true", help="skip the ci corpus (with --local)")
+    ap.add_argument("--repeats", type=int, default=1,
+                    help="measure every row this many times, interleaved (all rows, then gensim, per "
+                         "round); the table shows medians and the range")
+    ap.add_argument("--no-sample0", dest="no_sample0", action="store_true",
+                    help="skip gensim with sample=0 (its pair rate on every word)")
     ap.add_argument("--backends", default="jax,cpu-kernel",
                     help="comma-separated TrainConfig.backend values to time")
     ap.add_argument("--cpu-threads", dest="cpu_threads", default="1,2",
@@ -196,10 +216,12 @@ def main(argv=None):
     backends = args.backends.split(",")
 
     rows = []
+    # pairs per centre word: 2 * mean shrinking half-width ((L+1)/2) positives, x(1+5) with negatives
+    ppw = 2 * (16 + 1) / 2 * (1 + 5)
     for name, src, Vs, dim, shards in runs:
         corpus = C.load_corpus(src, Vs, max_shards=shards) if shards else C.load_corpus(src, Vs)
         co = S.count_cooccurrences(corpus.ids, corpus.article_offsets, Vs, window=16)
-        first = len(rows)
+        specs = []  # (trainer label, bench_qwemlib arguments after corpus, co)
         for backend in backends:
             for loss in ("qwem", "sgns"):
                 for batch in (int(b) for b in args.batch.split(",")):
@@ -210,37 +232,62 @@ def main(argv=None):
                         # QWEM's estimators side by side; SGNS has only word2vec's negatives
                         for neg in (negs if loss == "qwem" else ["unigram"]):
                             jax_path = backend == "jax"
-                            pps, comp, dev, cpu = bench_qwemlib(
-                                corpus, co, loss, dim, args.steps, batch, path if jax_path else "auto",
-                                neg, backend, 0 if jax_path else int(path.split("=")[1]))
                             label = f"qwemlib {loss}" + (f" negatives={neg}" if loss == "qwem" else "")
-                            rows.append(dict(corpus=name, trainer=f"{label} {path} B={batch:,}+{batch:,}",
-                                             device=dev, pps=pps, cpu=cpu,
-                                             note=f"{2 * batch / pps * 1e3:.0f} ms/step; "
-                                                  f"compile {comp:.1f} s"))
-                            print(rows[-1], flush=True)
-        if not args.no_gensim:
-            wps, n, cpu = bench_gensim(corpus, dim, 16)
-            # pairs per centre word: 2 * mean shrinking half-width ((L+1)/2) positives, x(1+5) with negatives
-            ppw = 2 * (16 + 1) / 2 * (1 + 5)
+                            specs.append((f"{label} {path} B={batch:,}+{batch:,}",
+                                          (loss, dim, args.steps, batch, path if jax_path else "auto", neg,
+                                           backend, 0 if jax_path else int(path.split("=")[1]))))
+        gensim_runs = [] if args.no_gensim else [1e-5] + ([] if args.no_sample0 else [0])
+        meas = {label: [] for label, _ in specs} | {f"gensim {g}": [] for g in gensim_runs}
+        for rep in range(args.repeats):  # interleaved: a change of the machine's load hits every row
+            for label, a in specs:
+                meas[label].append(bench_qwemlib(corpus, co, *a))
+                print(rep, label, meas[label][-1], flush=True)
+            for g in gensim_runs:
+                wps, n, cpu = bench_gensim(corpus, dim, 16, sample=g)
+                meas[f"gensim {g}"].append((wps * ppw, n, cpu))
+                print(rep, f"gensim sample={g}", meas[f"gensim {g}"][-1], flush=True)
+        first = len(rows)
+        for label, a in specs:
+            m = meas[label]
+            pps = float(np.median([x[0] for x in m]))
+            rows.append(dict(corpus=name, trainer=label, device=m[0][2], pps=pps,
+                             cpu=float(np.median([x[3] for x in m])),
+                             note=f"{2 * a[3] / pps * 1e3:.0f} ms/step; compile {m[0][1]:.1f} s"
+                                  + _spread(m)))
+        if gensim_runs:
+            m = meas["gensim 1e-05"]
+            gens, n = float(np.median([x[0] for x in m])), m[0][1]
             kept = gensim_kept_fraction(co.unigram)
-            gens = wps * ppw
-            rows.append(dict(corpus=name, trainer="gensim sg=1 neg=5 w=16 (2 workers), implied", device="cpu",
-                             pps=gens, cpu=cpu,
-                             note=f"{wps:,.0f} words/s x {ppw:.0f} pairs/word ({n:,} words)"))
+            rows.append(dict(corpus=name, trainer="gensim sg=1 neg=5 w=16 (2 workers), implied",
+                             device="cpu", pps=gens, cpu=float(np.median([x[2] for x in m])),
+                             note=f"{gens / ppw:,.0f} words/s x {ppw:.0f} pairs/word ({n:,} words)"
+                                  + _spread(m)))
             rows.append(dict(corpus=name, trainer="gensim, effective (kept words only)", device="cpu",
-                             pps=gens * kept, cpu=cpu, note=f"subsampling keeps {kept:.1%} of the words"))
-            print(rows[-2:], flush=True)
+                             pps=gens * kept, cpu=rows[-1]["cpu"],
+                             note=f"subsampling keeps {kept:.1%} of the words"))
+            gens0 = None
+            if 0 in gensim_runs:
+                m = meas["gensim 0"]
+                gens0 = float(np.median([x[0] for x in m]))
+                rows.append(dict(corpus=name, trainer="gensim sample=0 (2 workers): every word", device="cpu",
+                                 pps=gens0, cpu=float(np.median([x[2] for x in m])),
+                                 note=f"{gens0 / ppw:,.0f} words/s x {ppw:.0f} pairs/word, no subsampling"
+                                      + _spread(m)))
             for r in rows[first:]:
                 r["ratio"] = r["pps"] / gens
+                if gens0:
+                    r["ratio0"] = r["pps"] / gens0
 
     print()
     print(f"load average at the end: {os.getloadavg()} (the machine is shared with other jobs)")
-    print("| corpus | trainer | device | pairs/s | / gensim implied | CPU s per s | note |")
-    print("|---|---|---|---|---|---|---|")
+    print(f"{args.repeats} round(s); pairs/s and CPU s per s are medians over them")
+    print("| corpus | trainer | device | pairs/s | / gensim implied | / gensim sample=0 | CPU s per s "
+          "| note |")
+    print("|---|---|---|---|---|---|---|---|")
     for r in rows:
         ratio = f"{r['ratio']:.2f}" if "ratio" in r else "-"
-        print(f"| {r['corpus']} | {r['trainer']} | {r['device']} | {r['pps']:,.0f} | {ratio} | "
+        ratio0 = f"{r['ratio0']:.2f}" if "ratio0" in r else "-"
+        print(f"| {r['corpus']} | {r['trainer']} | {r['device']} | {r['pps']:,.0f} | {ratio} | {ratio0} | "
               f"{r['cpu']:.2f} | {r['note']} |")
 
 

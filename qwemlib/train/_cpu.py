@@ -26,7 +26,9 @@ The same estimators with the same weights as the JAX path (one definition of eac
   ``P_j^{3/4}`` for SGNS; :func:`qwemlib.train.alias_table`), so each negative pair has the
   law ``P_i P_j`` and weight 1 as in the JAX path; the pairs of one centre share ``i`` (as
   in word2vec), which changes the correlations, not the expectation. ``"uniform"``: ``i, j``
-  uniform on ``0..V-1`` with weight ``V^2 P_i P_j`` (:func:`qwemlib.train.uniform_negative_scale`).
+  uniform on ``0..V-1`` with weight ``V^2 P_i P_j`` (:func:`qwemlib.train.uniform_negative_scale`),
+  the ``n_negc`` negatives of a centre sharing one uniform ``i`` (each pair is uniform on the
+  ``V x V`` cells, so the expectation is unchanged; the JAX path draws ``i`` afresh per pair).
   ``"exact"``: the exact terms and ``B+ + B-`` cells uniform in
   :func:`qwemlib.train.cooccurrence_cells`'s table with its weights, no stream walk.
 * the per-pair weights: QWEM's ``Psi`` (:func:`qwemlib.stats.psi_setting1`) and SGNS's
