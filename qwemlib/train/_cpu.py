@@ -54,15 +54,17 @@ Euler error is of that order); the buffered centre row (read once per centre) on
 changes the ``O(eta^2)`` part. Tested: a run from small initialization at ci reaches the
 closed form's half-rise times (:func:`qwemlib.theory.half_rise_times`) like the JAX path.
 
-Throughput (bench/bench_train.py --local, V = 10,000, d = 200, first local shard, on the
-2-core machine with nothing else running, 2026-12-03; data/bench/train-local-cpu-kernel.md):
-QWEM unigram 11.3 M pairs/s on one thread (10.2 M on two), uniform 7.6 M (10.6 M), exact
-5.7 M at B = 250k + 250k on one thread, SGNS 11.8-12.6 M on two; gensim 38.7 M implied
-(10.5 M counting only the words its subsampling keeps), so 0.15-0.32 of it. One thread
-computes ~10-11 M pairs per CPU second (W's rows come from L3 or memory; Psi is a random
-read per pair); Hogwild on two threads gains little here (shared hot rows). ``"exact"``
-pays its two ``V x d x d`` matmuls per step (:func:`exact_terms`, ~6 ms) and two uncached
-rows of ``W`` plus a random read of the cell table per cell.
+Throughput (bench/bench_train.py --local --repeats 3, V = 10,000, d = 200, first local shard,
+2-core machine, 2026-12-03, medians of three interleaved rounds in a slow spell of the host;
+data/bench/train-local-cpu-kernel.md): QWEM unigram 10.7 M pairs/s on two threads (8.8 M on
+one), uniform 7.5 M (6.9 M), exact 4.8 M at B = 250k + 250k on one thread, SGNS 14.4 M on
+two; gensim 31.4 M implied (words/s x 102 pairs per word), 7.8 M measured with ``sample=0``
+(every word a centre, as here): 0.15-0.46 of the first, 0.6-1.8x the second. One thread
+computes ~10 M pairs per CPU second when the host is quiet (W's rows come from L3 or memory;
+Psi is a random read per pair); a second thread gains little for the paper's sampler (its
+negatives hit the frequent words' rows, written by both threads). ``"exact"`` pays its two
+``V x d x d`` matmuls per step (:func:`exact_terms`, ~10 ms) and two uncached rows of ``W``
+plus a random read of the cell table per cell.
 
 Used in: :func:`qwemlib.train.train` (``TrainConfig.backend``), bench/bench_train.py.
 """
