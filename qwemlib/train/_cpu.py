@@ -59,7 +59,8 @@ Throughput (bench/bench_train.py --local --repeats 3, V = 10,000, d = 200, first
 data/bench/train-local-cpu-kernel.md): QWEM unigram 10.7 M pairs/s on two threads (8.8 M on
 one), uniform 7.5 M (6.9 M), exact 4.8 M at B = 250k + 250k on one thread, SGNS 14.4 M on
 two; gensim 31.4 M implied (words/s x 102 pairs per word), 7.8 M measured with ``sample=0``
-(every word a centre, as here): 0.15-0.46 of the first, 0.6-1.8x the second. One thread
+(every word a centre, as here): 0.15-0.46 of the first (0.19-0.61 an hour later, gensim
+slower), 0.6-1.8x the second. One thread
 computes ~10 M pairs per CPU second when the host is quiet (W's rows come from L3 or memory;
 Psi is a random read per pair); a second thread gains little for the paper's sampler (its
 negatives hit the frequent words' rows, written by both threads). ``"exact"`` pays its two
