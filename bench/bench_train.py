@@ -237,15 +237,16 @@ def main(argv=None):
                                           (loss, dim, args.steps, batch, path if jax_path else "auto", neg,
                                            backend, 0 if jax_path else int(path.split("=")[1]))))
         gensim_runs = [] if args.no_gensim else [1e-5] + ([] if args.no_sample0 else [0])
-        meas = {label: [] for label, _ in specs} | {f"gensim {g}": [] for g in gensim_runs}
+        meas = {label: [] for label, _ in specs}
+        meas_g = {g: [] for g in gensim_runs}  # sample -> [(implied pairs/s, words, CPU s per s)]
         for rep in range(args.repeats):  # interleaved: a change of the machine's load hits every row
             for label, a in specs:
                 meas[label].append(bench_qwemlib(corpus, co, *a))
                 print(rep, label, meas[label][-1], flush=True)
             for g in gensim_runs:
                 wps, n, cpu = bench_gensim(corpus, dim, 16, sample=g)
-                meas[f"gensim {g}"].append((wps * ppw, n, cpu))
-                print(rep, f"gensim sample={g}", meas[f"gensim {g}"][-1], flush=True)
+                meas_g[g].append((wps * ppw, n, cpu))
+                print(rep, f"gensim sample={g}", meas_g[g][-1], flush=True)
         first = len(rows)
         for label, a in specs:
             m = meas[label]
@@ -255,7 +256,7 @@ def main(argv=None):
                              note=f"{2 * a[3] / pps * 1e3:.0f} ms/step; compile {m[0][1]:.1f} s"
                                   + _spread(m)))
         if gensim_runs:
-            m = meas["gensim 1e-05"]
+            m = meas_g[1e-5]
             gens, n = float(np.median([x[0] for x in m])), m[0][1]
             kept = gensim_kept_fraction(co.unigram)
             rows.append(dict(corpus=name, trainer="gensim sg=1 neg=5 w=16 (2 workers), implied",
@@ -266,8 +267,8 @@ def main(argv=None):
                              pps=gens * kept, cpu=rows[-1]["cpu"],
                              note=f"subsampling keeps {kept:.1%} of the words"))
             gens0 = None
-            if 0 in gensim_runs:
-                m = meas["gensim 0"]
+            if 0 in meas_g:
+                m = meas_g[0]
                 gens0 = float(np.median([x[0] for x in m]))
                 rows.append(dict(corpus=name, trainer="gensim sample=0 (2 workers): every word", device="cpu",
                                  pps=gens0, cpu=float(np.median([x[2] for x in m])),

@@ -60,12 +60,11 @@ data/bench/train-local-cpu-kernel.md): QWEM unigram 10.7 M pairs/s on two thread
 one), uniform 7.5 M (6.9 M), exact 4.8 M at B = 250k + 250k on one thread, SGNS 14.4 M on
 two; gensim 31.4 M implied (words/s x 102 pairs per word), 7.8 M measured with ``sample=0``
 (every word a centre, as here): 0.15-0.46 of the first (0.19-0.61 an hour later, gensim
-slower), 0.6-1.8x the second. One thread
-computes ~10 M pairs per CPU second when the host is quiet (W's rows come from L3 or memory;
-Psi is a random read per pair); a second thread gains little for the paper's sampler (its
-negatives hit the frequent words' rows, written by both threads). ``"exact"`` pays its two
-``V x d x d`` matmuls per step (:func:`exact_terms`, ~10 ms) and two uncached rows of ``W``
-plus a random read of the cell table per cell.
+slower), 0.6-1.8x the second. One thread computes ~10 M pairs per CPU second when the host
+is quiet (W's rows come from L3 or memory; Psi is a random read per pair); a second thread
+gains little for the paper's sampler (its negatives hit the frequent words' rows, written by
+both threads). ``"exact"`` pays its two ``V x d x d`` matmuls per step (:func:`exact_terms`,
+~10 ms) and two uncached rows of ``W`` plus a random read of the cell table per cell.
 
 Used in: :func:`qwemlib.train.train` (``TrainConfig.backend``), bench/bench_train.py.
 """
