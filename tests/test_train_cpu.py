@@ -246,3 +246,36 @@ def test_ci_half_rise_times_match_the_closed_form_like_the_jax_path():
     assert np.all(np.abs(ratios["cpu-kernel"] - 1) < 0.1), ratios
     dev_k, dev_j = (np.abs(ratios[b] - 1).max() for b in ("cpu-kernel", "jax"))
     assert dev_k < dev_j + 0.05, ratios
+
+
+def test_prefetch_hints_are_emitted_and_change_nothing():
+    """The kernels' prefetches (qwemlib.train._prefetch) reach the machine code and are only hints."""
+    from numba import njit
+    from numba.core.errors import TypingError
+
+    from qwemlib.train._prefetch import prefetch_at, prefetch_row
+
+    @njit
+    def rows_sum(W, rows, table, ks, hint):
+        s = 0.0
+        for u in range(rows.size):
+            if hint and u + 2 < rows.size:
+                prefetch_row(W, rows[u + 2])
+                prefetch_at(table, ks[u + 2])
+            s += W[rows[u]].sum() * table[ks[u]]
+        return s
+
+    rng = np.random.default_rng(0)
+    W = rng.standard_normal((300, 37)).astype(np.float32)  # a row of 148 bytes: lines cross it
+    table = rng.standard_normal(1000)
+    rows, ks = rng.integers(0, 300, 500), rng.integers(0, 1000, 500)
+    assert rows_sum(W, rows, table, ks, True) == rows_sum(W, rows, table, ks, False)
+    asm = rows_sum.inspect_asm(rows_sum.signatures[0]).lower()
+    assert "prefetchw" in asm and "prefetchnta" in asm  # the row (for writing), the table entry (no reuse)
+
+    @njit
+    def bad(x):
+        prefetch_row(x, 0)
+
+    with pytest.raises(TypingError):
+        bad(np.zeros(3))  # a 1-D array has no rows

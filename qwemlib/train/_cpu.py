@@ -71,10 +71,12 @@ Used in: :func:`qwemlib.train.train` (``TrainConfig.backend``), bench/bench_trai
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 import numba
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from ..stats import window_weights
 from ._alias import alias_table
@@ -220,13 +222,18 @@ def _run(W, G, sampler: CpuSampler, psi, acc, etas, step0, seed, max_loss, lanes
     etas = np.asarray(etas, np.float64)
     if sampler.kind is None:
         loss = np.full(n, np.nan)
-        for s in range(n):
-            D, col, exact_loss = exact_terms(W)
-            loss[s] = exact_loss + _exact_step(
-                W, G, frozen, sampler.cells, sampler.cell_w, D, col, etas[s], np.int64(step0 + s),
-                np.int64(seed), np.int64(sampler.batch_pos), np.int64(CELL_BLOCK))
-            if not (np.isfinite(loss[s]) and loss[s] < max_loss):
-                break
+        # With numba's threads, BLAS on one: its idle threads spin for a while after each call
+        # and would take the cores from the cell loop that follows (and numba's from BLAS):
+        # at V = 10,000, d = 200 on 2 cores, 2 threads and 500 k cells per step, the step took
+        # 88-108 ms with BLAS on 2 threads and 60-80 ms with it on one (exact_terms 12 -> 22 ms).
+        with threadpool_limits(limits=1, user_api="blas") if numba.get_num_threads() > 1 else nullcontext():
+            for s in range(n):
+                D, col, exact_loss = exact_terms(W)
+                loss[s] = exact_loss + _exact_step(
+                    W, G, frozen, sampler.cells, sampler.cell_w, D, col, etas[s], np.int64(step0 + s),
+                    np.int64(seed), np.int64(sampler.batch_pos), np.int64(CELL_BLOCK))
+                if not (np.isfinite(loss[s]) and loss[s] < max_loss):
+                    break
         pairs = np.full(n, float(sampler.batch_pos))
     else:
         lane_loss, lane_pairs = np.zeros((lanes, n)), np.zeros((lanes, n))
