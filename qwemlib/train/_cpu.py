@@ -55,16 +55,16 @@ changes the ``O(eta^2)`` part. Tested: a run from small initialization at ci rea
 closed form's half-rise times (:func:`qwemlib.theory.half_rise_times`) like the JAX path.
 
 Throughput (bench/bench_train.py --local --repeats 3, V = 10,000, d = 200, first local shard,
-2-core machine, 2026-12-03, medians of three interleaved rounds in a slow spell of the host;
-data/bench/train-local-cpu-kernel.md): QWEM unigram 10.7 M pairs/s on two threads (8.8 M on
-one), uniform 7.5 M (6.9 M), exact 4.8 M at B = 250k + 250k on one thread, SGNS 14.4 M on
-two; gensim 31.4 M implied (words/s x 102 pairs per word), 7.8 M measured with ``sample=0``
-(every word a centre, as here): 0.15-0.46 of the first (0.19-0.61 an hour later, gensim
-slower), 0.6-1.8x the second. One thread computes ~10 M pairs per CPU second when the host
-is quiet (W's rows come from L3 or memory; Psi is a random read per pair); a second thread
-gains little for the paper's sampler (its negatives hit the frequent words' rows, written by
-both threads). ``"exact"`` pays its two ``V x d x d`` matmuls per step (:func:`exact_terms`,
-~10 ms) and two uncached rows of ``W`` plus a random read of the cell table per cell.
+2-core machine, 2026-12-03 19:23 UTC, medians of three interleaved rounds; gensim at 242 k
+words/s, 24.7 M implied pairs/s (words/s x 102 pairs per word), 6.6 M measured with
+``sample=0``, every word a centre as here; data/bench/train-local-cpu-kernel.md): on two
+threads QWEM unigram 10.9 M pairs/s (0.44 of gensim's implied rate), uniform 9.9 M (0.40),
+SGNS 12.6 M (0.51); ``"exact"`` 6.4 M at B = 250k + 250k (0.26) and 7.5 M at the stored
+run's 1.35 M + 1.35 M (0.31, a second run). The kernels prefetch the rows a few pairs ahead
+(:mod:`._prefetch`); what is left of ``"exact"``'s step is its two ``V x d x d`` matmuls
+(:func:`exact_terms`, ~20 ms with BLAS on one thread, see :func:`_run`) and two rows of ``W``
+read and written per cell, spread over the whole vocabulary (3.2 KB of memory traffic per
+cell), where the stream walk reuses the centre row across its window.
 
 Used in: :func:`qwemlib.train.train` (``TrainConfig.backend``), bench/bench_train.py.
 """
