@@ -12,6 +12,7 @@ import pytest
 from train_helpers import L, V, brute_force_P, interrupt_and_resume, tiny_corpus
 
 from qwemlib import train as T
+from qwemlib.train._cpu import cell_table
 
 ESTIMATORS = ["unigram", "uniform", "exact"]
 
@@ -71,6 +72,12 @@ def test_nominal_batch_and_the_shared_weights(tiny):
     cells, w = T.cooccurrence_cells(P_ij, P_i)
     np.testing.assert_array_equal(s.cells, cells)
     np.testing.assert_array_equal(s.cell_w, w)
+    # records of (cell, weight), one per draw, none straddling a 64-byte line
+    assert s.table.dtype.itemsize == 16 and s.cell_w.dtype == np.float64
+    t32 = cell_table(cells, w, np.float32)
+    assert t32.dtype.itemsize == 8 and 64 % t32.dtype.itemsize == 0
+    np.testing.assert_array_equal(t32["cell"], cells)
+    np.testing.assert_array_equal(t32["w"], w.astype(np.float32))
     assert (s.batch_pos, s.batch_neg) == (100_000, 0)
 
 

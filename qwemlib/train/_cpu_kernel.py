@@ -18,7 +18,8 @@ Two kernels, each running ``n`` SGD steps in one call:
   a trained ``W`` of the local run, 24 draws).
 * :func:`_exact_step` (QWEM, ``negatives="exact"``): one step, the exact terms
   ``W (W^T W) + 2 * 1 (1^T W)`` (two matmuls, done by the caller with BLAS), then ``n_cells``
-  co-occurring cells drawn uniformly from the cell table, in blocks.
+  co-occurring cells drawn uniformly from the cell table (records of cell and weight,
+  :func:`qwemlib.train._cpu.cell_table`), in blocks.
 
 Both kernels know the rows they will touch a few pairs before they touch them and prefetch
 them (:mod:`._prefetch`, hints only: the same arithmetic in the same order): the stream walk
@@ -276,18 +277,19 @@ def _stream_steps(W, G, frozen, ids, offsets, psi, acc_w, kind, etas, step0, see
 
 
 @njit(fastmath=True, parallel=True, cache=True, nogil=True)
-def _exact_step(W, G, frozen, cells, cell_w, D, col, eta, step, seed, n_cells, block):
+def _exact_step(W, G, frozen, table, D, col, eta, step, seed, n_cells, block):
     """One step of ``negatives="exact"``; returns the sampled linear term's part of the loss.
 
     ``D = W (W^T W)`` and ``col = 1^T W`` are the exact terms at the step's start, computed by
     the caller with BLAS (:func:`qwemlib.train._cpu.exact_terms`: two matmuls, ~20x faster
     than numba's ``np.dot`` here). The step applies ``W -= eta (D + 2 * 1 col)``, then
-    ``n_cells`` cells ``k ~ U{0..K-1}``, each the pair ``(cells[k] // V, cells[k] % V)`` with
-    the linear term's per-pair gradient ``-2 cell_w[k] / n_cells``; the loss is
+    ``n_cells`` cells ``k ~ U{0..K-1}`` of the record table (``table[k].cell``, ``table[k].w``:
+    :func:`qwemlib.train._cpu.cell_table`, one cache line per draw), each the pair
+    ``(cell // V, cell % V)`` with the linear term's per-pair gradient ``-2 w / n_cells``; the loss is
     ``(1/4)||W^T W||^2 + ||W^T 1||^2`` (the caller's) ``- 2 mean(w x)`` (returned).
     """
     V = W.shape[0]
-    K = cells.shape[0]
+    K = table.shape[0]
     n_blocks = (n_cells + block - 1) // block
     coef = -2.0 / n_cells
     for r in prange(V):  # explicit loops: G is a (1, 1) dummy unless frozen
@@ -310,10 +312,10 @@ def _exact_step(W, G, frozen, cells, cell_w, D, col, eta, step, seed, n_cells, b
             ks[u] = k
         for u in range(m):
             if u + _TABLE_AHEAD < m:
-                prefetch_at(cells, ks[u + _TABLE_AHEAD])
-                prefetch_at(cell_w, ks[u + _TABLE_AHEAD])
-            cs[u] = cells[ks[u]]
-            cw[u] = coef * cell_w[ks[u]]
+                prefetch_at(table, ks[u + _TABLE_AHEAD])
+            rec = table[ks[u]]
+            cs[u] = rec.cell
+            cw[u] = coef * rec.w
         part = 0.0
         for u in range(m):
             i = cs[u] // V
