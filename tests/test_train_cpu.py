@@ -215,6 +215,38 @@ def test_hogwild_threads_and_divergence(tiny):
     assert np.all(np.isfinite(sg.W)) and np.isnan(sg.objective).all() and sg.loss[-1] < np.log(2) * 2
 
 
+def test_exact_threads_share_out_every_block_once(tiny):
+    """negatives="exact" on two threads (qwemlib.train._cpu._exact_steps): the blocks of cells
+    go to the threads by a shared counter, each block to exactly one, while one thread also
+    computes the exact terms. At a frozen W the batch loss is then the one-thread loss to
+    rounding (a block skipped or done twice would move it by ~1/8, another seed's draws by
+    more than 1e-3); a run on two threads reaches the one-thread objective up to race noise."""
+    from qwemlib.train._cpu import _run
+
+    ids, off = tiny
+    P_ij, P_i = brute_force_P(ids, off, L)
+    cfg = T.TrainConfig(dim=3, window=L, batch_pos=1000, batch_neg=1000, dtype="float64",
+                        negatives="exact", backend="cpu-kernel")
+    s = T.build_cpu_sampler(ids, off, P_i, cfg, P_ij=P_ij)
+    W = np.random.default_rng(4).normal(size=(V, 3)) * 0.5
+    eta = np.array([1e-3])
+
+    def loss(lanes, seed=0):
+        G = np.zeros_like(W)
+        return _run(W, G, s, None, None, eta, 3, seed, np.inf, lanes=lanes)[1][0], G
+
+    # (the updates G race between the threads, Hogwild, so only the loss is compared)
+    l1, l2 = loss(1)[0], loss(2)[0]
+    assert abs(l2 - l1) < 1e-10 * abs(l1), (l1, l2)
+    assert abs(loss(1, seed=1)[0] - l1) > 1e-3 * abs(l1)
+    P = (P_ij, P_i)
+    base = dict(dim=3, window=L, steps=100, lr=2e-3, batch_pos=4000, batch_neg=4000, init_scale=0.1,
+                n_records=2, dtype="float64", negatives="exact", backend="cpu-kernel")
+    one = T.train(ids, off, P, T.TrainConfig(**base, cpu_threads=1), progress=False)
+    two = T.train(ids, off, P, T.TrainConfig(**base, cpu_threads=2), progress=False)
+    np.testing.assert_allclose(two.objective, one.objective, rtol=1e-2)
+
+
 # --------------------------------------------------------------------------- ci preset
 
 

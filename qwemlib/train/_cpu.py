@@ -29,8 +29,9 @@ The same estimators with the same weights as the JAX path (one definition of eac
   uniform on ``0..V-1`` with weight ``V^2 P_i P_j`` (:func:`qwemlib.train.uniform_negative_scale`),
   the ``n_negc`` negatives of a centre sharing one uniform ``i`` (each pair is uniform on the
   ``V x V`` cells, so the expectation is unchanged; the JAX path draws ``i`` afresh per pair).
-  ``"exact"``: the exact terms and ``B+ + B-`` cells uniform in
-  :func:`qwemlib.train.cooccurrence_cells`'s table with its weights, no stream walk.
+  ``"exact"``: ``B+ + B-`` cells uniform in :func:`qwemlib.train.cooccurrence_cells`'s table
+  with its weights, no stream walk, then the exact terms with their gradient at the step's
+  start (computed while the cells run: :func:`_exact_steps`).
 * the per-pair weights: QWEM's ``Psi`` (:func:`qwemlib.stats.psi_setting1`) and SGNS's
   ``Pacc(i) Pacc(j)``: the arrays the host loop builds for the JAX path.
 
@@ -51,7 +52,9 @@ remainder, ``eta^2 sum_{p<q} (w_p w_q / B^2) Hess f_q grad f_p``, has expectatio
 ``~(eta^2/2) Hess L grad L``: the second-order term of the flow itself over ``dt = 2 g eta``,
 so the per-pair rule tracks the flow at least as closely as the minibatch step (whose
 Euler error is of that order); the buffered centre row (read once per centre) only
-changes the ``O(eta^2)`` part. Tested: a run from small initialization at ci reaches the
+changes the ``O(eta^2)`` part, as does ``"exact"``'s exact update (its gradient at ``W_0``,
+applied after the cells: the step's other term, taken at the step's start as in a minibatch
+step). Tested: a run from small initialization at ci reaches the
 closed form's half-rise times (:func:`qwemlib.theory.half_rise_times`) like the JAX path.
 
 Throughput (bench/bench_train.py --local --repeats 3, V = 10,000, d = 200, first local shard,
@@ -71,6 +74,7 @@ Used in: :func:`qwemlib.train.train` (``TrainConfig.backend``), bench/bench_trai
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass
 
@@ -81,7 +85,7 @@ from threadpoolctl import threadpool_limits
 from ..stats import window_weights
 from ._alias import alias_table
 from ._config import TrainConfig
-from ._cpu_kernel import QWEM_UNIFORM, QWEM_UNIGRAM, SGNS, _exact_step, _stream_steps
+from ._cpu_kernel import QWEM_UNIFORM, QWEM_UNIGRAM, SGNS, _exact_apply, _exact_cells, _stream_steps
 from ._inputs import _check_corpus
 from ._sampler import exact_cells, positive_pair_scale, uniform_negative_scale
 from ._schedule import lr_at_step
@@ -148,7 +152,7 @@ def cell_table(cells, cell_w, dtype) -> np.ndarray:
     padded to 16 so that no record straddles a 64-byte line). Measured at V = 10,000,
     d = 200 on the table of the first local shard (24.7 M cells, 2-core machine, 2026-12-04,
     500 k cells per step, the fastest of five steps in each of three paired rounds): the
-    cell loop of :func:`._cpu_kernel._exact_step` from 66-69 to 55-57 ns per cell on one
+    cell loop of :func:`._cpu_kernel._exact_cells` from 66-69 to 55-57 ns per cell on one
     thread (the same ``W`` bit for bit) and from 36-38 to 31-32 on two.
     """
     rec = np.dtype([("cell", np.int32), ("w", dtype)], align=True)
@@ -237,6 +241,54 @@ def exact_terms(W) -> tuple[np.ndarray, np.ndarray, float]:
     return W @ gram, col, 0.25 * float(np.sum(g64 ** 2)) + float(np.sum(c64 ** 2))
 
 
+def _exact_steps(W, G, frozen, sampler: CpuSampler, etas, step0, seed, max_loss, lanes):
+    """The steps of ``negatives="exact"`` on ``lanes`` threads; returns the batch losses (NaN after a stop).
+
+    Step ``s`` from ``W_s``: the cells (:func:`._cpu_kernel._exact_cells`) on every thread,
+    updating ``W`` in place, and meanwhile, on one of the threads before it joins them, the
+    exact terms of ``W_s`` (:func:`exact_terms`, on a copy of ``W_s``: the cells are changing
+    ``W``); their update, whose gradient is taken at ``W_s``, is applied after the cells
+    (:func:`._cpu_kernel._exact_apply`). On one thread the same in turn. The matmuls run
+    BLAS on one thread while the other threads run cells; so the step costs about
+    ``(matmuls + cells on one thread) / lanes`` instead of ``matmuls + cells / lanes``: at
+    V = 10,000, d = 200 the matmuls take ~15 ms on one core, a step of 500 k cells ~17 ms on
+    two (data/bench/train-local-cpu-kernel.md).
+    """
+    n = len(etas)
+    loss = np.full(n, np.nan)
+    counter = np.zeros(1, np.int64)
+    table, n_cells = sampler.table, np.int64(sampler.batch_pos)
+
+    def cells(eta, step):
+        return _exact_cells(W, G, frozen, table, eta, np.int64(step), np.int64(seed), n_cells,
+                            np.int64(CELL_BLOCK), counter)
+
+    def terms_then_cells(Ws, eta, step):
+        return exact_terms(Ws), cells(eta, step)
+
+    # BLAS on one thread beside the cells' threads: OpenBLAS's idle threads spin for a while
+    # after each call and would take the cores from the cells
+    limit = threadpool_limits(limits=1, user_api="blas") if lanes > 1 else nullcontext()
+    with limit, ThreadPoolExecutor(max_workers=max(lanes - 1, 1)) as pool:
+        for s in range(n):
+            counter[0] = 0
+            eta, step = etas[s], step0 + s
+            if lanes == 1:
+                (D, col, exact_loss), part = exact_terms(W), cells(eta, step)
+            else:
+                Ws = W if frozen else W.copy()
+                first = pool.submit(terms_then_cells, Ws, eta, step)
+                rest = [pool.submit(cells, eta, step) for _ in range(lanes - 2)]
+                part = cells(eta, step) + sum(f.result() for f in rest)
+                (D, col, exact_loss), p0 = first.result()
+                part += p0
+            _exact_apply(W, G, frozen, D, col, eta)
+            loss[s] = exact_loss + part
+            if not (np.isfinite(loss[s]) and loss[s] < max_loss):
+                break
+    return loss
+
+
 def _run(W, G, sampler: CpuSampler, psi, acc, etas, step0, seed, max_loss, lanes=1):
     """Run ``len(etas)`` steps; ``G=None``: in place on ``W``, else ``W`` frozen, updates into ``G``.
 
@@ -248,19 +300,7 @@ def _run(W, G, sampler: CpuSampler, psi, acc, etas, step0, seed, max_loss, lanes
     G = G if frozen else np.zeros((1, 1), W.dtype)
     etas = np.asarray(etas, np.float64)
     if sampler.kind is None:
-        loss = np.full(n, np.nan)
-        # With numba's threads, BLAS on one: its idle threads spin for a while after each call
-        # and would take the cores from the cell loop that follows (and numba's from BLAS):
-        # at V = 10,000, d = 200 on 2 cores, 2 threads and 500 k cells per step, the step took
-        # 88-108 ms with BLAS on 2 threads and 60-80 ms with it on one (exact_terms 12 -> 22 ms).
-        with threadpool_limits(limits=1, user_api="blas") if numba.get_num_threads() > 1 else nullcontext():
-            for s in range(n):
-                D, col, exact_loss = exact_terms(W)
-                loss[s] = exact_loss + _exact_step(
-                    W, G, frozen, sampler.table, D, col, etas[s], np.int64(step0 + s),
-                    np.int64(seed), np.int64(sampler.batch_pos), np.int64(CELL_BLOCK))
-                if not (np.isfinite(loss[s]) and loss[s] < max_loss):
-                    break
+        loss = _exact_steps(W, G, frozen, sampler, etas, step0, seed, max_loss, lanes)
         pairs = np.full(n, float(sampler.batch_pos))
     else:
         lane_loss, lane_pairs = np.zeros((lanes, n)), np.zeros((lanes, n))

@@ -1,8 +1,9 @@
 """The compiled CPU kernels of ``TrainConfig(backend="cpu-kernel")`` (numba; see :mod:`._cpu`).
 
-Two kernels, each running ``n`` SGD steps in one call:
+Two kernels:
 
-* :func:`_stream_steps` (QWEM with ``negatives="unigram"`` or ``"uniform"``, and SGNS): a step
+* :func:`_stream_steps` (QWEM with ``negatives="unigram"`` or ``"uniform"``, and SGNS), ``n``
+  SGD steps in one call: a step
   is ``n_c`` centre positions of the token stream, taken in blocks of ``block`` consecutive
   positions that start at uniformly random places. For each centre ``p`` (word ``i``) the
   kernel copies ``W_i`` into a local row, walks its window (word2vec's shrinking window:
@@ -16,14 +17,16 @@ Two kernels, each running ``n`` SGD steps in one call:
   sharing their centre; 1.4x (1 thread) and 1.5x (2 threads) faster than a fresh row pair
   per negative at V = 10,000, d = 200, with the same gradient variance to 1 % (measured at
   a trained ``W`` of the local run, 24 draws).
-* :func:`_exact_step` (QWEM, ``negatives="exact"``): one step, the exact terms
-  ``W (W^T W) + 2 * 1 (1^T W)`` (two matmuls, done by the caller with BLAS), then ``n_cells``
-  co-occurring cells drawn uniformly from the cell table (records of cell and weight,
-  :func:`qwemlib.train._cpu.cell_table`), in blocks.
+* :func:`_exact_cells` and :func:`_exact_apply` (QWEM, ``negatives="exact"``), one step:
+  ``n_cells`` co-occurring cells drawn uniformly from the cell table (records of cell and
+  weight, :func:`qwemlib.train._cpu.cell_table`), in blocks shared out among the threads by
+  a counter, then the exact terms ``W_s (W_s^T W_s) + 2 * 1 (1^T W_s)`` of the step's start
+  ``W_s``, two matmuls that the caller computes with BLAS on a copy of ``W_s`` while the
+  other threads run the cells (:func:`qwemlib.train._cpu._exact_steps`).
 
 Both kernels know the rows they will touch a few pairs before they touch them and prefetch
 them (:mod:`._prefetch`, hints only: the same arithmetic in the same order): the stream walk
-the context row ``_ROWS_AHEAD`` pairs ahead, :func:`_exact_step` its cell table
+the context row ``_ROWS_AHEAD`` pairs ahead, :func:`_exact_cells` its cell table
 ``_TABLE_AHEAD`` draws ahead and both rows of the cell ``_ROWS_AHEAD`` ahead, whose dot and
 two updates it then does in one pass (:func:`_free_pair`). Against the same code without,
 through :func:`qwemlib.train.train` at V = 10,000, d = 200 on the first local shard (2 cores,
@@ -32,8 +35,8 @@ SGNS 1.6-2.0x, uniform 1.2-1.6x, the paper's sampler 1.0-1.4x (2 threads, B = 50
 
 Every block draws its random numbers from its own splitmix64 stream seeded by
 ``(seed, step, block)``, so the draws of a step do not depend on the number of threads; the
-blocks of a step run in parallel (``prange``, Hogwild: racy row updates, no locks), with a
-barrier between steps. One thread gives a deterministic run.
+blocks of a step run in parallel (``prange``, or the threads of :func:`_exact_cells`; Hogwild:
+racy row updates, no locks). One thread gives a deterministic run.
 
 ``frozen=False``: sequential per-pair SGD on ``W`` (in place; ``G`` unused). ``frozen=True``:
 ``W`` is only read and the updates are added to ``G``: with a zero ``G`` and ``n = 1``, one
@@ -49,6 +52,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from ._atomic import fetch_add
 from ._prefetch import prefetch_at, prefetch_row
 
 _GOLD = np.uint64(0x9E3779B97F4A7C15)
@@ -56,7 +60,7 @@ _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
 _INV53 = 1.0 / 9007199254740992.0  # 2^-53
 
-_TABLE_AHEAD = 16  # cells between a table prefetch and its load (_exact_step)
+_TABLE_AHEAD = 16  # cells between a table prefetch and its load (_exact_cells)
 _ROWS_AHEAD = 3  # cells (or pairs) between a row prefetch and its use
 
 # loss kinds of _stream_steps
@@ -276,37 +280,50 @@ def _stream_steps(W, G, frozen, ids, offsets, psi, acc_w, kind, etas, step0, see
                 break
 
 
-@njit(fastmath=True, parallel=True, cache=True, nogil=True)
-def _exact_step(W, G, frozen, table, D, col, eta, step, seed, n_cells, block):
-    """One step of ``negatives="exact"``; returns the sampled linear term's part of the loss.
+@njit(fastmath=True, cache=True, nogil=True)
+def _exact_apply(W, G, frozen, D, col, eta):
+    """The exact terms' update of ``"exact"``'s step: ``W -= eta (D + 2 * 1 col)`` (or into ``G``).
 
-    ``D = W (W^T W)`` and ``col = 1^T W`` are the exact terms at the step's start, computed by
-    the caller with BLAS (:func:`qwemlib.train._cpu.exact_terms`: two matmuls, ~20x faster
-    than numba's ``np.dot`` here). The step applies ``W -= eta (D + 2 * 1 col)``, then
-    ``n_cells`` cells ``k ~ U{0..K-1}`` of the record table (``table[k].cell``, ``table[k].w``:
-    :func:`qwemlib.train._cpu.cell_table`, one cache line per draw), each the pair
-    ``(cell // V, cell % V)`` with the linear term's per-pair gradient ``-2 w / n_cells``; the loss is
-    ``(1/4)||W^T W||^2 + ||W^T 1||^2`` (the caller's) ``- 2 mean(w x)`` (returned).
+    ``D = W_s (W_s^T W_s)`` and ``col = 1^T W_s`` at the step's start ``W_s``
+    (:func:`qwemlib.train._cpu.exact_terms`), applied after the step's cells.
     """
-    V = W.shape[0]
-    K = table.shape[0]
-    n_blocks = (n_cells + block - 1) // block
-    coef = -2.0 / n_cells
-    for r in prange(V):  # explicit loops: G is a (1, 1) dummy unless frozen
+    for r in range(W.shape[0]):  # explicit loops: G is a (1, 1) dummy unless frozen
         for k in range(W.shape[1]):
             u = eta * (D[r, k] + 2.0 * col[k])
             if frozen:
                 G[r, k] -= u
             else:
                 W[r, k] -= u
+
+
+@njit(fastmath=True, cache=True, nogil=True)
+def _exact_cells(W, G, frozen, table, eta, step, seed, n_cells, block, counter):
+    """The sampled part of one ``"exact"`` step, run by each of the step's threads at once.
+
+    The ``n_cells`` cells come in blocks of ``block``; a thread takes the next block from
+    ``counter[0]`` (:func:`._atomic.fetch_add`, zeroed by the caller) until none is left, so
+    the threads share the step however fast each runs (Hogwild, as the stream walk). Block
+    ``b`` draws its cells ``k ~ U{0..K-1}`` from its own stream ``(seed, step, b)``, in the
+    record table (``table[k].cell``, ``table[k].w``: :func:`qwemlib.train._cpu.cell_table`,
+    one cache line per draw), each the pair ``(cell // V, cell % V)`` with the linear term's
+    per-pair gradient ``-2 w / n_cells``. Returns this thread's part of ``-2 mean(w x)``, the
+    sampled term of the loss ``(1/4)||W^T W||^2 + ||W^T 1||^2 - 2 mean(w x)``.
+    """
+    V = W.shape[0]
+    K = table.shape[0]
+    n_blocks = (n_cells + block - 1) // block
+    coef = -2.0 / n_cells
+    gbuf = np.empty(1, W.dtype)
+    ks = np.empty(block, np.int64)
+    cs = np.empty(block, np.int64)
+    cw = np.empty(block, np.float64)
     loss = 0.0
-    for b in prange(n_blocks):
-        gbuf = np.empty(1, W.dtype)
+    while True:
+        b = fetch_add(counter, 0, 1)
+        if b >= n_blocks:
+            break
         st = _seed(seed, step, b)
         m = min(block, n_cells - b * block)
-        ks = np.empty(m, np.int64)
-        cs = np.empty(m, np.int64)
-        cw = np.empty(m, np.float64)
         for u in range(m):  # the draws, then their table loads, prefetched _TABLE_AHEAD ahead
             st, k = _randint(st, K)
             ks[u] = k
