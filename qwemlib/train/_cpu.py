@@ -58,16 +58,16 @@ step). Tested: a run from small initialization at ci reaches the
 closed form's half-rise times (:func:`qwemlib.theory.half_rise_times`) like the JAX path.
 
 Throughput (bench/bench_train.py --local --repeats 3, V = 10,000, d = 200, first local shard,
-2-core machine, 2026-12-03 19:23 UTC, medians of three interleaved rounds; gensim at 242 k
-words/s, 24.7 M implied pairs/s (words/s x 102 pairs per word), 6.6 M measured with
+2-core machine, 2026-12-04 20:49 UTC, medians of three interleaved rounds; gensim at 330 k
+words/s, 33.7 M implied pairs/s (words/s x 102 pairs per word), 8.5 M measured with
 ``sample=0``, every word a centre as here; data/bench/train-local-cpu-kernel.md): on two
-threads QWEM unigram 10.9 M pairs/s (0.44 of gensim's implied rate), uniform 9.9 M (0.40),
-SGNS 12.6 M (0.51); ``"exact"`` 6.4 M at B = 250k + 250k (0.26) and 7.5 M at the stored
-run's 1.35 M + 1.35 M (0.31, a second run). The kernels prefetch the rows a few pairs ahead
-(:mod:`._prefetch`); what is left of ``"exact"``'s step is its two ``V x d x d`` matmuls
-(:func:`exact_terms`, ~20 ms with BLAS on one thread, see :func:`_run`) and two rows of ``W``
-read and written per cell, spread over the whole vocabulary (3.2 KB of memory traffic per
-cell), where the stream walk reuses the centre row across its window.
+threads QWEM unigram 18.1 M pairs/s (0.54 of gensim's implied rate), uniform 19.2 M (0.57),
+SGNS 17.4 M (0.52), all at B = 50k + 50k, and ``"exact"`` 16.4 M at B = 250k + 250k (0.49).
+The kernels prefetch the rows a few pairs ahead (:mod:`._prefetch`). ``"exact"``'s step has
+two ``V x d x d`` matmuls (:func:`exact_terms`, ~15 ms on one core at any batch, run beside
+the cells: :func:`_exact_steps`), so it needs the larger batch (0.18 at B = 50k + 50k), and
+reads and writes two rows of ``W`` per cell, spread over the whole vocabulary (3.2 KB of
+memory traffic per cell), where the stream walk reuses the centre row across its window.
 
 Used in: :func:`qwemlib.train.train` (``TrainConfig.backend``), bench/bench_train.py.
 """
